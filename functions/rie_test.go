@@ -1,0 +1,220 @@
+package functions_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stripe/stripe-go/v85/webhook"
+
+	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/monetbil"
+)
+
+// The emulator's internal runtime API always binds 127.0.0.1:9001, so only one
+// emulator runs at a time: these tests are never parallel.
+
+const envRIE = "HUB_RIE"
+
+// rieBinary finds aws-lambda-rie: $HUB_RIE, .tools/bin (where `make tools`
+// installs it), or PATH.
+func rieBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv(envRIE); p != "" {
+		return p
+	}
+	if p, err := filepath.Abs("../.tools/bin/aws-lambda-rie"); err == nil {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	msg := "aws-lambda-rie not found: run `make test` (it installs it into .tools/bin) or set HUB_RIE"
+	if os.Getenv(awstest.EnvRequire) != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// buildBootstrap builds a function exactly as `make build` does, for the host
+// architecture so that the emulator can run it.
+func buildBootstrap(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+type emulator struct {
+	url string
+	log *bytes.Buffer
+}
+
+func startEmulator(t *testing.T, bootstrap string, env []string) *emulator {
+	t.Helper()
+	rie := rieBinary(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var log bytes.Buffer
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr, bootstrap)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // only the group we started
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("emulator output:\n%s", log.String())
+		}
+	})
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("emulator did not listen on %s: %s", addr, log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations", log: &log}
+}
+
+func (e *emulator) invoke(t *testing.T, payload any, out any) {
+	t.Helper()
+	b, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(e.url, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("invoke: %d %s", resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("invoke answer %s: %v", body, err)
+	}
+}
+
+func apiEvent(t *testing.T, fixture, path, body string, headers map[string]string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("../internal/apigateway/testdata", fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.RawPath, ev.RequestContext.HTTP.Path, ev.RouteKey = path, path, "POST "+path
+	ev.Body, ev.IsBase64Encoded = body, false
+	for k, v := range headers {
+		ev.Headers[k] = v
+	}
+	return ev
+}
+
+func TestIngestBootstrapUnderTheEmulator(t *testing.T) {
+	client := awstest.SQS(t)
+	ctx := context.Background()
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(awstest.Name("rie-ingest"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueURL := aws.ToString(q.QueueUrl)
+	const stripeSecret, monetbilSecret = "whsec_rie", "mb_rie"
+
+	emu := startEmulator(t, buildBootstrap(t, "./ingest"), []string{
+		"QUEUE_URL=" + queueURL,
+		"STRIPE_WEBHOOK_SECRET=" + stripeSecret,
+		"MONETBIL_SERVICE_SECRET=" + monetbilSecret,
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+	})
+
+	body := fmt.Sprintf(`{"id":"evt_rie_%d","object":"event","type":"payment_intent.succeeded","created":%d,"data":{"object":{"id":"pi_1","metadata":{"transaction_id":"tx_rie"}}}}`, time.Now().UnixNano(), time.Now().Unix())
+	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: []byte(body), Secret: stripeSecret}).Header
+	var resp events.APIGatewayV2HTTPResponse
+
+	emu.invoke(t, apiEvent(t, "stripe-payment-intent-succeeded.json", "/webhooks/stripe", body, map[string]string{"stripe-signature": sig}), &resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("signed Stripe event: %d %s", resp.StatusCode, resp.Body)
+	}
+	emu.invoke(t, apiEvent(t, "stripe-payment-intent-succeeded.json", "/webhooks/stripe", strings.Replace(body, "tx_rie", "tx_evil", 1), map[string]string{"stripe-signature": sig}), &resp)
+	if resp.StatusCode != 400 {
+		t.Fatalf("tampered Stripe event: %d %s, want 400", resp.StatusCode, resp.Body)
+	}
+
+	form := url.Values{"transaction_id": {"MBrie"}, "status": {"success"}, "payment_ref": {"tx_rie_mb"}}
+	form.Set("sign", monetbil.Sign(monetbilSecret, form))
+	mh := map[string]string{"content-type": "application/x-www-form-urlencoded"}
+	emu.invoke(t, apiEvent(t, "monetbil-notification-base64.json", "/webhooks/monetbil", form.Encode(), mh), &resp)
+	if resp.StatusCode != 200 || resp.Body != "received" {
+		t.Fatalf("signed Monetbil form: %d %q", resp.StatusCode, resp.Body)
+	}
+	form.Set("sign", strings.Repeat("a", 32))
+	emu.invoke(t, apiEvent(t, "monetbil-notification-base64.json", "/webhooks/monetbil", form.Encode(), mh), &resp)
+	if resp.StatusCode != 403 {
+		t.Fatalf("bad Monetbil sign: %d %q, want 403", resp.StatusCode, resp.Body)
+	}
+
+	// Exactly the two accepted events are in the queue, as sent.
+	got := map[string]string{}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < 2 && time.Now().Before(deadline) {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			e, err := envelope.Decode([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[e.EventKey] = e.Payload
+		}
+	}
+	if len(got) != 2 || !strings.HasPrefix(got["MBrie:success"], "payment_ref=tx_rie_mb") {
+		t.Fatalf("queue holds %v", got)
+	}
+	for k, p := range got {
+		if strings.HasPrefix(k, "evt_rie_") && p != body {
+			t.Fatalf("Stripe payload changed: %q", p)
+		}
+	}
+}

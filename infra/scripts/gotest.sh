@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs `go test -v` over the module, prints a short summary, and fails when
+# any test failed or skipped: under `make test` every test must run.
+set -uo pipefail
+log=${TEST_LOG:-build/test.log}
+mkdir -p "$(dirname "$log")"
+go test -count=1 -v -timeout "${TEST_TIMEOUT:-15m}" "$@" ./... >"$log" 2>&1
+status=$?
+# Package results and every failure with its messages.
+grep -E '^(ok|FAIL|panic:)|^\s*--- (FAIL|SKIP)|^\s+[a-z_]+(_test)?\.go:[0-9]+:' "$log"
+passed=$(grep -cE '^\s*--- PASS' "$log")
+failed=$(grep -cE '^\s*--- FAIL' "$log")
+skipped=$(grep -cE '^\s*--- SKIP' "$log")
+if [ "$skipped" -gt 0 ]; then
+  echo "FAIL: $skipped test(s) skipped; make test must run them all (see the --- SKIP lines above)" >&2
+  status=1
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ]; then
+  echo "go test exited $status; last lines of $log:" >&2
+  tail -40 "$log" >&2
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$status"

@@ -1,0 +1,297 @@
+// Package intake is the webhook front door: it routes a request, verifies the
+// provider's signature, wraps the raw body in an envelope and enqueues it.
+// It answers 2xx only once the queue holds the event.
+//
+// The same Service backs two transports: the API Gateway Lambda (through
+// package apigateway) and a plain net/http server (ServeHTTP), used by
+// `hubctl dev` and the tests.
+package intake
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+	"unicode/utf8"
+
+	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/logging"
+	"github.com/payments-hub/hub/internal/monetbil"
+	"github.com/payments-hub/hub/internal/stripewebhook"
+)
+
+// MaxBodyBytes is the largest body accepted: the SQS message limit (1 MiB)
+// bounds what can be queued.
+const MaxBodyBytes = 1 << 20
+
+// Routes served.
+const (
+	PathStripe   = "/webhooks/stripe"
+	PathMonetbil = "/webhooks/monetbil"
+)
+
+// Queue holds accepted events. Enqueue returns only once the event is
+// durably held, with the queue's id for it.
+type Queue interface {
+	Enqueue(ctx context.Context, e envelope.Envelope) (messageID string, err error)
+}
+
+// Config wires a Service.
+type Config struct {
+	Stripe         *stripewebhook.Verifier
+	MonetbilSecret string
+	Queue          Queue
+	Logger         *slog.Logger
+	// EnqueueTimeout bounds one enqueue, retries included, so that the
+	// provider gets a 503 rather than its own timeout. Default 10 s.
+	EnqueueTimeout time.Duration
+	Now            func() time.Time
+}
+
+// Service handles webhook requests.
+type Service struct {
+	cfg Config
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Stripe == nil:
+		return nil, errors.New("intake: a Stripe verifier is required")
+	case cfg.MonetbilSecret == "":
+		return nil, errors.New("intake: the Monetbil service secret is required")
+	case cfg.Queue == nil:
+		return nil, errors.New("intake: a queue is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.EnqueueTimeout <= 0 {
+		cfg.EnqueueTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Request is a transport-neutral HTTP request.
+type Request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+	// BodyTooLarge is set by a transport that stopped reading the body at
+	// MaxBodyBytes.
+	BodyTooLarge bool
+}
+
+// Response is a transport-neutral HTTP response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// outcome is what is logged for one request.
+type outcome struct {
+	attrs []slog.Attr
+	err   error
+}
+
+func (o *outcome) add(a ...slog.Attr) { o.attrs = append(o.attrs, a...) }
+
+// Handle routes and answers one request, and logs one line for it.
+func (s *Service) Handle(ctx context.Context, req Request) Response {
+	start := time.Now()
+	var o outcome
+	resp := s.route(ctx, req, &o)
+	level := slog.LevelInfo
+	switch {
+	case resp.Status >= 500:
+		level = slog.LevelError
+	case resp.Status >= 400:
+		level = slog.LevelWarn
+	}
+	attrs := append([]slog.Attr{
+		slog.String("method", req.Method),
+		slog.String("path", req.Path),
+		slog.Int("status", resp.Status),
+		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+	}, o.attrs...)
+	if o.err != nil {
+		attrs = append(attrs, logging.Err(o.err))
+	}
+	s.cfg.Logger.LogAttrs(ctx, level, "webhook", attrs...)
+	return resp
+}
+
+func (s *Service) route(ctx context.Context, req Request, o *outcome) Response {
+	var handle func(context.Context, Request, *outcome) Response
+	switch req.Path {
+	case PathStripe:
+		handle = s.stripe
+	case PathMonetbil:
+		handle = s.monetbil
+	default:
+		o.add(slog.String("outcome", "not_found"))
+		return jsonError(http.StatusNotFound, "not_found", "no such route: POST /webhooks/stripe or /webhooks/monetbil")
+	}
+	if req.Method != http.MethodPost {
+		o.add(slog.String("outcome", "method_not_allowed"))
+		r := jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		r.Header.Set("Allow", http.MethodPost)
+		return r
+	}
+	if req.BodyTooLarge || len(req.Body) > MaxBodyBytes {
+		o.add(slog.String("outcome", "rejected"), slog.String("reason", "body_too_large"))
+		return jsonError(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", MaxBodyBytes))
+	}
+	return handle(ctx, req, o)
+}
+
+func (s *Service) stripe(ctx context.Context, req Request, o *outcome) Response {
+	o.add(slog.String("provider", envelope.ProviderStripe))
+	if err := s.cfg.Stripe.Verify(req.Body, req.Header.Get("Stripe-Signature")); err != nil {
+		return s.stripeRejected(err, o)
+	}
+	if !utf8.Valid(req.Body) {
+		return s.stripeRejected(&stripewebhook.Error{Reason: stripewebhook.ReasonNotAnEvent, Err: errors.New("body is not UTF-8")}, o)
+	}
+	ev, err := stripewebhook.Parse(req.Body)
+	if err != nil {
+		return s.stripeRejected(err, o)
+	}
+	o.add(slog.String("event_id", ev.ID), slog.String("event_type", ev.Type), slog.String("transaction_id", ev.Object.TransactionID))
+	env := envelope.Envelope{
+		Version:       envelope.Version,
+		Provider:      envelope.ProviderStripe,
+		EventKey:      ev.ID,
+		EventType:     ev.Type,
+		TransactionID: ev.Object.TransactionID,
+		ReceivedAt:    s.cfg.Now().UTC(),
+		Payload:       string(req.Body),
+	}
+	if resp, ok := s.enqueue(ctx, env, o); !ok {
+		return resp
+	}
+	return jsonResponse(http.StatusOK, map[string]any{"received": true, "event_id": ev.ID})
+}
+
+func (s *Service) stripeRejected(err error, o *outcome) Response {
+	reason := "invalid"
+	var se *stripewebhook.Error
+	if errors.As(err, &se) {
+		reason = string(se.Reason)
+	}
+	o.add(slog.String("outcome", "rejected"), slog.String("reason", reason))
+	// The reason is enough for the sender; the detail stays in our log.
+	o.err = err
+	return jsonError(http.StatusBadRequest, reason, stripeMessage(reason))
+}
+
+func stripeMessage(reason string) string {
+	switch stripewebhook.Reason(reason) {
+	case stripewebhook.ReasonMissingSignature:
+		return "missing Stripe-Signature header"
+	case stripewebhook.ReasonInvalidHeader:
+		return "malformed Stripe-Signature header"
+	case stripewebhook.ReasonBadSignature:
+		return "no signature matches the endpoint secret"
+	case stripewebhook.ReasonTooOld:
+		return "timestamp is older than the 300 s tolerance"
+	case stripewebhook.ReasonInFuture:
+		return "timestamp is too far in the future"
+	case stripewebhook.ReasonNotAnEvent:
+		return "body is not a Stripe event"
+	}
+	return "invalid webhook"
+}
+
+func (s *Service) monetbil(ctx context.Context, req Request, o *outcome) Response {
+	o.add(slog.String("provider", envelope.ProviderMonetbil))
+	reject := func(err error) Response {
+		var me *monetbil.Error
+		reason, status := "invalid", http.StatusBadRequest
+		if errors.As(err, &me) {
+			reason = string(me.Reason)
+			if me.IsAuth() {
+				status = http.StatusForbidden
+			}
+		}
+		o.add(slog.String("outcome", "rejected"), slog.String("reason", reason))
+		o.err = err
+		return textResponse(status, reason)
+	}
+	if !utf8.Valid(req.Body) {
+		return reject(&monetbil.Error{Reason: monetbil.ReasonUnparseable, Err: errors.New("body is not UTF-8")})
+	}
+	form, err := monetbil.ParseForm(string(req.Body))
+	if err != nil {
+		return reject(err)
+	}
+	if err := monetbil.Verify(s.cfg.MonetbilSecret, form); err != nil {
+		return reject(err)
+	}
+	n, err := monetbil.ParseNotification(form)
+	if err != nil {
+		return reject(err)
+	}
+	o.add(slog.String("event_key", n.EventKey()), slog.String("event_type", n.EventType()),
+		slog.String("transaction_id", n.PaymentRef), slog.String("msisdn", monetbil.MaskMSISDN(n.MSISDN)))
+	env := envelope.Envelope{
+		Version:       envelope.Version,
+		Provider:      envelope.ProviderMonetbil,
+		EventKey:      n.EventKey(),
+		EventType:     n.EventType(),
+		TransactionID: n.PaymentRef,
+		ReceivedAt:    s.cfg.Now().UTC(),
+		Payload:       string(req.Body),
+	}
+	if resp, ok := s.enqueue(ctx, env, o); !ok {
+		return resp
+	}
+	return textResponse(http.StatusOK, "received")
+}
+
+// enqueue puts env on the queue. On failure it returns the 503 to answer:
+// the provider retries, and nothing is acknowledged that the queue does not
+// hold.
+func (s *Service) enqueue(ctx context.Context, env envelope.Envelope, o *outcome) (Response, bool) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.EnqueueTimeout)
+	defer cancel()
+	id, err := s.cfg.Queue.Enqueue(ctx, env)
+	if err != nil {
+		o.add(slog.String("outcome", "unavailable"))
+		o.err = fmt.Errorf("enqueue: %w", err)
+		r := jsonError(http.StatusServiceUnavailable, "queue_unavailable", "the event could not be queued; retry later")
+		r.Header.Set("Retry-After", "30")
+		return r, false
+	}
+	o.add(slog.String("outcome", "accepted"), slog.String("message_id", id))
+	return Response{}, true
+}
+
+func jsonResponse(status int, v any) Response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		// Only maps of strings and bools reach here; never panic on a request.
+		status, body = http.StatusInternalServerError, []byte(`{"error":"internal error","reason":"internal"}`)
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return Response{Status: status, Header: h, Body: body}
+}
+
+func jsonError(status int, reason, message string) Response {
+	return jsonResponse(status, map[string]string{"error": message, "reason": reason})
+}
+
+func textResponse(status int, body string) Response {
+	h := http.Header{}
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	return Response{Status: status, Header: h, Body: []byte(body)}
+}
