@@ -6,8 +6,11 @@ log=${TEST_LOG:-build/test.log}
 mkdir -p "$(dirname "$log")"
 go test -count=1 -v -timeout "${TEST_TIMEOUT:-15m}" "$@" ./... >"$log" 2>&1
 status=$?
-# Package results and every failure with its messages.
-grep -E '^(ok|FAIL|panic:)|^\s*--- (FAIL|SKIP)|^\s+[a-z_]+(_test)?\.go:[0-9]+:' "$log"
+# Package results, then every failed or skipped test with its messages.
+grep -E '^(ok|FAIL|panic:)' "$log"
+awk '/^[[:space:]]*--- (FAIL|SKIP)/ {show=1; print; next}
+     /^[[:space:]]*(--- PASS|=== (RUN|PAUSE|CONT|NAME))|^(ok|FAIL|PASS)/ {show=0}
+     show {print}' "$log"
 passed=$(grep -cE '^\s*--- PASS' "$log")
 failed=$(grep -cE '^\s*--- FAIL' "$log")
 skipped=$(grep -cE '^\s*--- SKIP' "$log")

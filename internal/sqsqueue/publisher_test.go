@@ -56,7 +56,9 @@ func createQueue(t *testing.T, client *sqs.Client) string {
 		t.Fatalf("CreateQueue: %v", err)
 	}
 	url := aws.ToString(out.QueueUrl)
-	t.Cleanup(func() { _, _ = client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)}) })
+	t.Cleanup(func() {
+		_, _ = client.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: aws.String(url)})
+	})
 	return url
 }
 

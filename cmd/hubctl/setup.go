@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/retry"
+)
+
+func init() {
+	register(command{name: "setup", summary: "create the queue, the DLQ and the tables on local servers or LocalStack", run: runSetup})
+}
+
+func runSetup(ctx context.Context, c *cli, args []string) error {
+	f := newFlags(c, "setup", `
+Usage: hubctl setup
+
+Creates, when missing, the queue, its dead-letter queue and the DynamoDB tables
+with the production settings (visibility timeout 60 s, RedrivePolicy
+maxReceiveCount MAX_ATTEMPTS (default 3), DLQ retention 14 days,
+RedriveAllowPolicy), against the endpoints the environment names. Running it
+twice changes nothing. Deploy to AWS with Terraform instead.
+
+Names come from QUEUE_URL or QUEUE_NAME (default payments-hub-events), DLQ_URL
+or DLQ_NAME (default payments-hub-failed-jobs), EVENTS_TABLE (default
+payments-hub-events) and TRANSACTIONS_TABLE (default payments-hub-transactions).
+
+It prints the resulting environment as KEY=value lines, so that this works:
+
+  eval "$(hubctl setup)"
+
+Example:
+  AWS_ENDPOINT_URL=http://localhost:4566 hubctl setup
+`)
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	policy, err := retry.Parse(c.getenv("BACKOFF_SECONDS"), c.getenv("MAX_ATTEMPTS"))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	a, err := app.LoadAWS(ctx)
+	if err != nil {
+		return err
+	}
+	env, err := app.Setup(ctx, a, app.NamesFromEnv(c.getenv), policy.MaxAttempts)
+	if err != nil {
+		return err
+	}
+	if len(env.Created) > 0 {
+		fmt.Fprintf(c.stderr, "hubctl setup: created %s\n", strings.Join(env.Created, ", "))
+	}
+	fmt.Fprint(c.stdout, env.Lines())
+	return nil
+}
