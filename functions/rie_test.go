@@ -20,11 +20,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/monetbil"
+	"github.com/payments-hub/hub/internal/sqsqueue"
 )
 
 // The emulator's internal runtime API always binds 127.0.0.1:9001, so only one
@@ -216,5 +219,63 @@ func TestIngestBootstrapUnderTheEmulator(t *testing.T) {
 		if strings.HasPrefix(k, "evt_rie_") && p != body {
 			t.Fatalf("Stripe payload changed: %q", p)
 		}
+	}
+}
+
+func TestProcessorBootstrapUnderTheEmulator(t *testing.T) {
+	s := hubtest.NewStack(t, hubtest.Options{})
+	ctx := context.Background()
+	pub, err := sqsqueue.NewPublisher(s.SQS, s.Queues.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := `{"id":"evt_rie_proc","object":"event","type":"payment_intent.succeeded","created":1764237600,"data":{"object":{"id":"pi_1","metadata":{"transaction_id":"tx_rie_proc"}}}}`
+	if _, err := pub.Enqueue(ctx, envelope.Envelope{Version: 1, Provider: "stripe", EventKey: "evt_rie_proc", EventType: "payment_intent.succeeded", TransactionID: "tx_rie_proc", ReceivedAt: time.Now().UTC(), Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.Queues.URL), MessageBody: aws.String("garbage")}); err != nil {
+		t.Fatal(err)
+	}
+	// Receive as the event source mapping does, and hand the batch over.
+	var ev events.SQSEvent
+	for len(ev.Records) < 2 {
+		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(s.Queues.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+			AttributeNames:              []types.QueueAttributeName{"All"}, //nolint:staticcheck // local servers read the old field
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			ev.Records = append(ev.Records, events.SQSMessage{
+				MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+				Attributes: m.Attributes, EventSource: "aws:sqs", EventSourceARN: s.Queues.ARN, AWSRegion: "us-east-1",
+			})
+		}
+	}
+	garbage := ""
+	for _, r := range ev.Records {
+		if r.Body == "garbage" {
+			garbage = r.MessageId
+		}
+	}
+
+	emu := startEmulator(t, buildBootstrap(t, "./processor"), append(s.Env(),
+		"BACKOFF_SECONDS=1,2,3", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_LAMBDA_FUNCTION_TIMEOUT=30"))
+	var resp events.SQSEventResponse
+	emu.invoke(t, ev, &resp)
+	if len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != garbage {
+		t.Fatalf("batchItemFailures = %+v, want exactly the garbage message %s", resp.BatchItemFailures, garbage)
+	}
+	tx, err := s.Store.Transaction(ctx, "tx_rie_proc")
+	if err != nil || tx.Status != "succeeded" {
+		t.Fatalf("transaction %+v %v", tx, err)
+	}
+	rec, err := s.Store.Event(ctx, "unknown", "message:"+garbage)
+	if err != nil || !rec.Permanent {
+		t.Fatalf("failure record of the garbage message: %+v %v", rec, err)
 	}
 }

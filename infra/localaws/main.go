@@ -106,7 +106,7 @@ func parse(name string, args []string, state *string, stateRequired bool) ([]str
 			fmt.Print(usage)
 			return nil, err
 		}
-		return nil, fmt.Errorf("%w: %s: %v", errUsage, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", errUsage, name, err)
 	}
 	if stateRequired && *state == "" {
 		return nil, fmt.Errorf("%w: %s needs --state DIR", errUsage, name)
@@ -395,7 +395,7 @@ func writeFile(path, content string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := io.WriteString(tmp, content); err != nil {
 		tmp.Close()
 		return err

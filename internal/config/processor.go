@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/retry"
 )
 
@@ -29,7 +30,7 @@ const (
 	DefaultDLQName           = "payments-hub-failed-jobs"
 	DefaultEventsTable       = "payments-hub-events"
 	DefaultTransactionsTable = "payments-hub-transactions"
-	DefaultMonetbilAPIURL    = "https://api.monetbil.com"
+	DefaultMonetbilAPIURL    = monetbil.DefaultAPIURL
 )
 
 // Processor is the processing consumer's configuration.

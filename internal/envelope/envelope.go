@@ -90,7 +90,7 @@ func Decode(body []byte) (Envelope, error) {
 	var e Envelope
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&e); err != nil {
-		return Envelope{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return Envelope{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if dec.More() {
 		return Envelope{}, fmt.Errorf("%w: trailing data after the envelope", ErrInvalid)

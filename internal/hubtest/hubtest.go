@@ -91,7 +91,7 @@ type Monetbil struct {
 	fail     map[string]int
 	delay    map[string]time.Duration
 	calls    map[string][]time.Time
-	Requests int
+	requests int
 }
 
 // NewMonetbil starts the stand-in, stopped when the test ends.
@@ -109,6 +109,13 @@ func (m *Monetbil) Set(paymentID string, code, fails int, delay time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.status[paymentID], m.fail[paymentID], m.delay[paymentID] = code, fails, delay
+}
+
+// Requests counts the checkPayment requests received.
+func (m *Monetbil) Requests() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.requests
 }
 
 // Calls returns when paymentID was asked about.
@@ -129,7 +136,7 @@ func (m *Monetbil) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PostForm.Get("paymentId")
 	m.mu.Lock()
-	m.Requests++
+	m.requests++
 	m.calls[id] = append(m.calls[id], time.Now())
 	code, known := m.status[id]
 	fails, delay := m.fail[id], m.delay[id]

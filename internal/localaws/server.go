@@ -187,9 +187,9 @@ func (s *Server) waitReady(ctx context.Context, probe func(context.Context, *htt
 			return fmt.Errorf("%w (%s)", errExited, s.cmd.ProcessState)
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return fmt.Errorf("not ready on %s within %s (pid %d; last check: %v)", s.Endpoint, timeout, s.PID, last)
+				return fmt.Errorf("not ready on %s within %s (pid %d; last check: %w)", s.Endpoint, timeout, s.PID, last)
 			}
-			return fmt.Errorf("%w: %v", ErrCanceled, context.Cause(ctx))
+			return fmt.Errorf("%w: %w", ErrCanceled, context.Cause(ctx))
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 250*time.Millisecond)

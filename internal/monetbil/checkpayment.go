@@ -58,7 +58,7 @@ type CheckError struct {
 func (e *CheckError) Error() string {
 	var b strings.Builder
 	b.WriteString("monetbil checkPayment")
-	if e.Kind == ErrPermanent {
+	if errors.Is(e.Kind, ErrPermanent) {
 		b.WriteString(" (permanent)")
 	} else {
 		b.WriteString(" (transient)")

@@ -174,7 +174,7 @@ func assertClass(t *testing.T, err, want error) {
 		t.Fatalf("err = nil, want %v", want)
 	}
 	other := monetbil.ErrPermanent
-	if want == monetbil.ErrPermanent {
+	if errors.Is(want, monetbil.ErrPermanent) {
 		other = monetbil.ErrTransient
 	}
 	if !errors.Is(err, want) {

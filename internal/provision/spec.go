@@ -118,7 +118,7 @@ func validateName(field, name string) error {
 		return fmt.Errorf("%s %q is longer than %d characters", field, name, maxQueueNameLength)
 	}
 	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' {
 			return fmt.Errorf("%s %q may hold only letters, digits, '-' and '_' (standard queues; FIFO queues are not supported)", field, name)
 		}
 	}

@@ -312,3 +312,21 @@ func TestOutOfOrderEventsNeverRegressState(t *testing.T) {
 		}
 	}
 }
+
+func TestASlowConfirmationTimesOutAndIsRetried(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, hubtest.Options{}, time.Second)
+	r.monetbil.Set("MB-slow", 1, 0, 10*time.Second)
+	r.run(t, 2)
+	r.send(t, monetbilEnvelope("tx-slow", "MB-slow"))
+	waitFor(t, "the first, slow call", 15*time.Second, func() bool { return len(r.monetbil.Calls("MB-slow")) == 1 })
+	r.monetbil.Set("MB-slow", 1, 0, 0)
+	waitFor(t, "the event to be processed", 20*time.Second, func() bool {
+		rec, err := r.stack.Store.Event(context.Background(), "monetbil", "MB-slow:success")
+		return err == nil && rec.Status == store.Processed
+	})
+	rec, _ := r.stack.Store.Event(context.Background(), "monetbil", "MB-slow:success")
+	if rec.Attempts != 2 || !strings.Contains(rec.LastError, "deadline") {
+		t.Fatalf("record %+v: want applied on attempt 2 after a timeout", rec)
+	}
+}

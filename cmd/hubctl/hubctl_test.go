@@ -1,0 +1,312 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/hubtest"
+	"github.com/payments-hub/hub/internal/monetbil"
+	"github.com/payments-hub/hub/internal/sqsqueue"
+	"github.com/payments-hub/hub/internal/store"
+	"github.com/payments-hub/hub/internal/transaction"
+)
+
+var hubctl string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hubctl-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	hubctl = filepath.Join(dir, "hubctl")
+	if out, err := exec.Command("go", "build", "-o", hubctl, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build hubctl: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func hub(t *testing.T, env []string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(hubctl, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func TestHelpAndUsageErrors(t *testing.T) {
+	t.Parallel()
+	r := hub(t, nil, "--help")
+	for _, want := range []string{"work", "setup", "transactions", "events", "Exit codes"} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Fatalf("hubctl --help: %d, lacks %q:\n%s", r.code, want, r.stdout)
+		}
+	}
+	for _, cmd := range []string{"work", "setup", "transactions", "events"} {
+		if r := hub(t, nil, cmd, "--help"); r.code != 0 || !strings.Contains(r.stdout, "Example") {
+			t.Errorf("hubctl %s --help: %d\n%s", cmd, r.code, r.stdout)
+		}
+	}
+	for _, args := range [][]string{{"nope"}, {"transactions"}, {"transactions", "get"}, {"events", "get", "paypal", "x"}, {"work", "--concurrency", "0"}, {"work", "--bogus"}} {
+		if r := hub(t, nil, args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("hubctl %v: exit %d stderr %q, want 2 and a sentence", args, r.code, r.stderr)
+		}
+	}
+	if r := hub(t, []string{"QUEUE_URL=", "BACKOFF_SECONDS=10,x"}, "work"); r.code != 2 || !strings.Contains(r.stderr, "QUEUE_URL") || !strings.Contains(r.stderr, "BACKOFF_SECONDS") {
+		t.Errorf("bad configuration: exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func parseEnv(s string) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func TestSetupTwiceChangesNothingAndPrintsTheEnvironment(t *testing.T) {
+	t.Parallel()
+	awstest.Require(t, awstest.EnvSQS, awstest.EnvDynamoDB)
+	names := []string{"QUEUE_NAME=" + awstest.Name("setup-q"), "DLQ_NAME=" + awstest.Name("setup-dlq"), "EVENTS_TABLE=" + awstest.Name("setup-ev"), "TRANSACTIONS_TABLE=" + awstest.Name("setup-tx")}
+	first := hub(t, names, "setup")
+	if first.code != 0 || !strings.Contains(first.stderr, "created") {
+		t.Fatalf("setup: %d\n%s%s", first.code, first.stdout, first.stderr)
+	}
+	env := parseEnv(first.stdout)
+	for _, k := range []string{"QUEUE_URL", "DLQ_URL", "EVENTS_TABLE", "TRANSACTIONS_TABLE"} {
+		if env[k] == "" {
+			t.Fatalf("setup printed no %s:\n%s", k, first.stdout)
+		}
+	}
+	second := hub(t, names, "setup")
+	if second.code != 0 || second.stdout != first.stdout || strings.Contains(second.stderr, "created") {
+		t.Fatalf("second setup changed something: %d\n%s%s", second.code, second.stdout, second.stderr)
+	}
+	// The queue has the production settings.
+	c := awstest.SQS(t)
+	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(env["QUEUE_URL"]), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Attributes["VisibilityTimeout"] != "60" || !strings.Contains(out.Attributes["RedrivePolicy"], "3") {
+		t.Fatalf("queue attributes %v", out.Attributes)
+	}
+	// setup's output is what every other command reads.
+	var kv []string
+	for k, v := range env {
+		kv = append(kv, k+"="+v)
+	}
+	if r := hub(t, kv, "transactions", "get", "tx_missing"); r.code != 1 || !strings.Contains(r.stderr, "no transaction") {
+		t.Fatalf("missing transaction: %d %q", r.code, r.stderr)
+	}
+}
+
+// worker is a `hubctl work` process.
+type worker struct {
+	cmd  *exec.Cmd
+	logs *hubtest.Logs
+	done chan struct{}
+}
+
+func startWorker(t *testing.T, env []string, args ...string) *worker {
+	t.Helper()
+	w := &worker{logs: &hubtest.Logs{}, done: make(chan struct{})}
+	w.cmd = exec.Command(hubctl, append([]string{"work", "--wait", "1s"}, args...)...)
+	w.cmd.Env = append(os.Environ(), env...)
+	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
+	if err := w.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = w.cmd.Wait(); close(w.done) }()
+	t.Cleanup(func() {
+		_ = w.cmd.Process.Kill()
+		<-w.done
+		if t.Failed() {
+			t.Logf("hubctl work output:\n%s", w.logs.String())
+		}
+	})
+	return w
+}
+
+func (w *worker) exited(timeout time.Duration) bool {
+	select {
+	case <-w.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func sendMonetbil(t *testing.T, s *hubtest.Stack, txID, paymentID string) {
+	t.Helper()
+	form := url.Values{"transaction_id": {paymentID}, "status": {"success"}, "payment_ref": {txID}}
+	form.Set("sign", monetbil.Sign("x", form))
+	n, _ := monetbil.ParseNotification(form)
+	pub, err := sqsqueue.NewPublisher(s.SQS, s.Queues.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.Enqueue(context.Background(), envelope.Envelope{Version: 1, Provider: "monetbil", EventKey: n.EventKey(), EventType: n.EventType(), TransactionID: txID, ReceivedAt: time.Now().UTC(), Payload: form.Encode()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func workerEnv(s *hubtest.Stack, m *hubtest.Monetbil, extra ...string) []string {
+	return append(append(s.Env(), "MONETBIL_API_URL="+m.URL, "BACKOFF_SECONDS=1,2,3"), extra...)
+}
+
+func TestWorkRefusesToStartWhenMaxAttemptsDiffersFromTheRedrivePolicy(t *testing.T) {
+	t.Parallel()
+	s := hubtest.NewStack(t, hubtest.Options{})
+	r := hub(t, append(s.Env(), "MAX_ATTEMPTS=5"), "work", "--once")
+	if r.code != 1 || !strings.Contains(r.stderr, "maxReceiveCount 3") || !strings.Contains(r.stderr, "MAX_ATTEMPTS is 5") {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+}
+
+func TestWorkerKilledMidJobLosesNothing(t *testing.T) {
+	t.Parallel()
+	// A short visibility timeout so the killed job's message comes back soon.
+	s := hubtest.NewStack(t, hubtest.Options{VisibilityTimeout: 4 * time.Second})
+	m := hubtest.NewMonetbil(t)
+	m.Set("MB-kill", 1, 0, time.Minute) // the first worker hangs in checkPayment
+	env := workerEnv(s, m, "JOB_TIMEOUT_SECONDS=2")
+	first := startWorker(t, env)
+	sendMonetbil(t, s, "tx-kill", "MB-kill")
+	waitFor(t, "the job to start", 20*time.Second, func() bool { return len(m.Calls("MB-kill")) == 1 })
+	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !first.exited(5 * time.Second) {
+		t.Fatal("worker survived SIGKILL")
+	}
+	m.Set("MB-kill", 1, 0, 0)
+	startWorker(t, env)
+	waitFor(t, "the event to be applied after the restart", 30*time.Second, func() bool {
+		rec, err := s.Store.Event(context.Background(), "monetbil", "MB-kill:success")
+		return err == nil && rec.Status == store.Processed
+	})
+	tx, err := s.Store.Transaction(context.Background(), "tx-kill")
+	if err != nil || tx.Status != transaction.Succeeded || tx.Version != 1 {
+		t.Fatalf("transaction %+v %v, want succeeded once", tx, err)
+	}
+}
+
+func TestSIGTERMFinishesRunningJobsAndReleasesTheRest(t *testing.T) {
+	t.Parallel()
+	s := hubtest.NewStack(t, hubtest.Options{})
+	m := hubtest.NewMonetbil(t)
+	for _, id := range []string{"MB-t1", "MB-t2", "MB-t3"} {
+		m.Set(id, 1, 0, 2*time.Second)
+	}
+	for i, id := range []string{"MB-t1", "MB-t2", "MB-t3"} {
+		sendMonetbil(t, s, fmt.Sprintf("tx-term-%d", i+1), id)
+	}
+	w := startWorker(t, workerEnv(s, m), "--concurrency", "1")
+	waitFor(t, "a job to start", 20*time.Second, func() bool { return m.Requests() == 1 })
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !w.exited(15 * time.Second) {
+		t.Fatal("worker did not stop after SIGTERM")
+	}
+	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM", code)
+	}
+	// The running job finished: exactly one event processed.
+	processed := 0
+	for _, id := range []string{"MB-t1", "MB-t2", "MB-t3"} {
+		if rec, err := s.Store.Event(context.Background(), "monetbil", id+":success"); err == nil && rec.Status == store.Processed {
+			processed++
+		}
+	}
+	if processed != 1 {
+		t.Fatalf("%d events processed, want the 1 that was running", processed)
+	}
+	// What the worker held without starting is visible again at once (not
+	// after the 60 s visibility timeout), and nothing is lost.
+	got := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for got < 2 && time.Now().Before(deadline) {
+		out, err := s.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.Queues.URL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += len(out.Messages)
+	}
+	if got != 2 {
+		t.Fatalf("%d messages visible after shutdown, want the 2 not processed", got)
+	}
+}
+
+func TestTransactionsGetJSON(t *testing.T) {
+	t.Parallel()
+	s := hubtest.NewStack(t, hubtest.Options{})
+	m := hubtest.NewMonetbil(t)
+	m.Set("MB-json", 1, 0, 0)
+	sendMonetbil(t, s, "tx-json", "MB-json")
+	if r := hub(t, workerEnv(s, m), "work", "--once", "--wait", "5s"); r.code != 0 {
+		t.Fatalf("work --once: %d %s", r.code, r.stderr)
+	}
+	r := hub(t, s.Env(), "transactions", "get", "tx-json", "--json")
+	var tx map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &tx); err != nil || r.code != 0 {
+		t.Fatalf("transactions get --json: %d %v\n%s", r.code, err, r.stdout)
+	}
+	if tx["transaction_id"] != "tx-json" || tx["status"] != "succeeded" {
+		t.Fatalf("transaction JSON %v", tx)
+	}
+	r = hub(t, s.Env(), "events", "get", "monetbil", "MB-json:success")
+	if r.code != 0 || !bufio.NewScanner(strings.NewReader(r.stdout)).Scan() || !strings.Contains(r.stdout, "PROCESSED") {
+		t.Fatalf("events get: %d\n%s", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,106 @@
+package config_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/payments-hub/hub/internal/config"
+	"github.com/payments-hub/hub/internal/secrets"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// parameters is an in-memory Parameter Store for the configuration's unit
+// tests (SSM is not part of the local stack).
+type parameters map[string]string
+
+func (p parameters) GetParameters(_ context.Context, in *ssm.GetParametersInput, _ ...func(*ssm.Options)) (*ssm.GetParametersOutput, error) {
+	if !aws.ToBool(in.WithDecryption) {
+		return nil, errors.New("SecureString read without decryption")
+	}
+	out := &ssm.GetParametersOutput{}
+	for _, n := range in.Names {
+		if v, ok := p[n]; ok {
+			out.Parameters = append(out.Parameters, ssmtypes.Parameter{Name: aws.String(n), Value: aws.String(v)})
+		} else {
+			out.InvalidParameters = append(out.InvalidParameters, n)
+		}
+	}
+	return out, nil
+}
+
+func noStore() (secrets.ParameterStore, error) { return nil, errors.New("SSM must not be called") }
+
+func TestLoadIngest(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadIngest(context.Background(), env(map[string]string{
+		"QUEUE_URL": "http://127.0.0.1:4566/000000000000/q", "STRIPE_WEBHOOK_SECRET": "whsec_new, whsec_old", "MONETBIL_SERVICE_SECRET": "mb",
+	}), noStore)
+	if err != nil || len(cfg.StripeSecrets) != 2 || cfg.StripeSecrets[1] != "whsec_old" || cfg.MonetbilSecret != "mb" {
+		t.Fatalf("LoadIngest = %+v, %v", cfg, err)
+	}
+
+	calls := 0
+	store := func() (secrets.ParameterStore, error) {
+		calls++
+		return parameters{"/hub/stripe": "whsec_ssm", "/hub/monetbil": "mb_ssm"}, nil
+	}
+	cfg, err = config.LoadIngest(context.Background(), env(map[string]string{
+		"QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "STRIPE_WEBHOOK_SECRET_PARAM": "/hub/stripe", "MONETBIL_SERVICE_SECRET_PARAM": "/hub/monetbil",
+	}), store)
+	if err != nil || cfg.StripeSecrets[0] != "whsec_ssm" || cfg.MonetbilSecret != "mb_ssm" || calls != 1 {
+		t.Fatalf("from SSM: %+v, %v, %d calls", cfg, err, calls)
+	}
+}
+
+func TestLoadIngestReportsEveryProblemWithItsFix(t *testing.T) {
+	t.Parallel()
+	_, err := config.LoadIngest(context.Background(), env(map[string]string{
+		"QUEUE_URL": "not a url", "STRIPE_WEBHOOK_SECRET": "a", "STRIPE_WEBHOOK_SECRET_PARAM": "/x",
+	}), noStore)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{"QUEUE_URL", "both STRIPE_WEBHOOK_SECRET and STRIPE_WEBHOOK_SECRET_PARAM", "MONETBIL_SERVICE_SECRET is not set"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "a,") {
+		t.Errorf("error quotes a secret: %v", err)
+	}
+	_, err = config.LoadIngest(context.Background(), env(map[string]string{"QUEUE_URL": "https://q/1/q", "STRIPE_WEBHOOK_SECRET_PARAM": "/missing", "MONETBIL_SERVICE_SECRET": "m"}),
+		func() (secrets.ParameterStore, error) { return parameters{}, nil })
+	if err == nil || !strings.Contains(err.Error(), "/missing") {
+		t.Fatalf("missing parameter: %v", err)
+	}
+	_, err = config.LoadIngest(context.Background(), env(map[string]string{"QUEUE_URL": "https://q/1/q", "STRIPE_WEBHOOK_SECRET": "a,,b", "MONETBIL_SERVICE_SECRET": "m"}), noStore)
+	if err == nil || !strings.Contains(err.Error(), "entry 2 is empty") {
+		t.Fatalf("empty rolled secret: %v", err)
+	}
+}
+
+func TestLoadProcessor(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadProcessor(env(map[string]string{"QUEUE_URL": "http://127.0.0.1:1/000000000000/q"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Policy.MaxAttempts != 3 || cfg.Policy.Delay(2) != 30*time.Second || cfg.JobTimeout != time.Minute ||
+		cfg.EventsTable != "payments-hub-events" || cfg.TransactionsTable != "payments-hub-transactions" || cfg.MonetbilAPIURL != "https://api.monetbil.com" || cfg.MonetbilTestMode {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+	_, err = config.LoadProcessor(env(map[string]string{"JOB_TIMEOUT_SECONDS": "0", "MONETBIL_API_URL": "ftp://x", "MONETBIL_ALLOW_TESTMODE": "maybe", "MAX_ATTEMPTS": "x"}))
+	for _, want := range []string{"QUEUE_URL", "JOB_TIMEOUT_SECONDS", "MONETBIL_API_URL", "MONETBIL_ALLOW_TESTMODE", "MAX_ATTEMPTS"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
+		}
+	}
+}
