@@ -94,6 +94,15 @@ Commands:
 		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
+Coming from Laravel:
+  php artisan queue:work          hubctl work
+  php artisan queue:failed        hubctl failed list
+  php artisan queue:retry ID      hubctl failed retry ID
+  php artisan queue:retry all     hubctl failed retry --all   (= the console's "Start DLQ redrive")
+  php artisan queue:forget ID     hubctl failed forget ID
+  php artisan queue:flush         hubctl failed flush
+  Horizon                         hubctl status --watch
+
 Configuration comes from the same environment as the functions: QUEUE_URL,
 DLQ_URL, EVENTS_TABLE, TRANSACTIONS_TABLE, AWS_REGION, and AWS_ENDPOINT_URL or
 AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_DYNAMODB for LocalStack or local servers.

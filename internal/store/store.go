@@ -154,6 +154,11 @@ type Store interface {
 	Fail(ctx context.Context, f Failure) error
 	// Event returns an event record; ErrNotFound when missing.
 	Event(ctx context.Context, provider, eventKey string) (EventRecord, error)
+	// Failures returns up to limit FAILED event records, the most recent
+	// failure first. In DynamoDB this scans the events table (read units
+	// in proportion to its size): for operators' occasional use, never on
+	// the processing path.
+	Failures(ctx context.Context, limit int) ([]EventRecord, error)
 	// Forget marks a FAILED event FORGOTTEN (hubctl failed forget).
 	Forget(ctx context.Context, provider, eventKey string, now time.Time) error
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -305,6 +306,42 @@ func (s *Store) Event(ctx context.Context, provider, eventKey string) (store.Eve
 		return store.EventRecord{}, fmt.Errorf("dynamostore: event %s: %w", pk, store.ErrNotFound)
 	}
 	return rec, nil
+}
+
+// Failures implements store.Store with a filtered, paginated Scan.
+func (s *Store) Failures(ctx context.Context, limit int) ([]store.EventRecord, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	var out []store.EventRecord
+	in := &dynamodb.ScanInput{
+		TableName:                 aws.String(s.events),
+		FilterExpression:          aws.String("#status = :failed"),
+		ExpressionAttributeNames:  map[string]string{"#status": attrStatus},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":failed": str(string(store.Failed))},
+	}
+	for {
+		page, err := s.client.Scan(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("dynamostore: scan failures: %w", err)
+		}
+		for _, item := range page.Items {
+			rec, err := decodeEvent(item)
+			if err != nil {
+				return nil, fmt.Errorf("dynamostore: scan failures: %w", err)
+			}
+			out = append(out, rec)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LastFailedAt.After(out[j].LastFailedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 func (s *Store) getEvent(ctx context.Context, pk string) (store.EventRecord, bool, error) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -221,6 +222,26 @@ func (s *Store) Event(_ context.Context, provider, eventKey string) (store.Event
 		return store.EventRecord{}, fmt.Errorf("memstore: event %s: %w", pk, store.ErrNotFound)
 	}
 	return rec, nil
+}
+
+// Failures implements store.Store.
+func (s *Store) Failures(_ context.Context, limit int) ([]store.EventRecord, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.EventRecord
+	for pk := range s.events {
+		if rec, ok := s.lookup(pk, time.Now()); ok && rec.Status == store.Failed {
+			out = append(out, rec)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LastFailedAt.After(out[j].LastFailedAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 // Forget implements store.Store.

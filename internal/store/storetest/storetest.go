@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ApplyRefused", testApplyRefused},
 		{"ConcurrentApplyLosesNothing", testConcurrentApply},
 		{"TransactionMissing", testTransactionMissing},
+		{"FailuresNewestFirst", testFailures},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -574,4 +575,22 @@ func testConcurrentApply(t *testing.T, s store.Store) {
 func testTransactionMissing(t *testing.T, s store.Store) {
 	_, err := s.Transaction(context.Background(), "tx_missing")
 	wantErr(t, "Transaction of a missing transaction", err, store.ErrNotFound)
+}
+
+func testFailures(t *testing.T, s store.Store) {
+	now := time.Now().Add(-time.Minute)
+	mustFail(t, s, failure("evt_f1", "", "first", now))
+	mustFail(t, s, failure("evt_f2", "", "second", now.Add(time.Second)))
+	mustClaim(t, s, claimAt("evt_ok", "tok-1", now), store.Claimed)
+	mustComplete(t, s, "evt_ok", "tok-1", "applied", now.Add(time.Second))
+	got, err := s.Failures(context.Background(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].EventKey != "evt_f2" || got[1].EventKey != "evt_f1" {
+		t.Fatalf("Failures = %+v, want evt_f2 then evt_f1 only", got)
+	}
+	if got, _ := s.Failures(context.Background(), 1); len(got) != 1 {
+		t.Fatalf("limit 1 gave %d", len(got))
+	}
 }
