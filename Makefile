@@ -55,6 +55,16 @@ build: ## build each function's bootstrap (linux/$(LAMBDA_ARCH), provided.al2023
 		echo "build/$$f.zip: $$(du -h $(BUILD)/$$f/bootstrap | cut -f1) bootstrap"; \
 	done
 
+.PHONY: hubctl
+hubctl: ## build the operator CLI into build/hubctl
+	@mkdir -p $(BUILD)
+	$(GO) build -o $(BUILD)/hubctl ./cmd/hubctl
+
+.PHONY: run
+run: hubctl $(LOCALAWS) ## the whole pipeline locally: local SQS + DynamoDB, then hubctl dev (Ctrl-C stops all)
+	$(LOCALAWS) install
+	$(WITH_AWS) $(BUILD)/hubctl dev $(RUN_ARGS)
+
 .PHONY: test
 test: tools ## run every test against local servers it starts and stops; fails if any test skipped
 	HUB_REQUIRE_INTEGRATION=1 HUB_RIE=$(RIE) $(WITH_AWS) $(MAKE) --no-print-directory test-inside
@@ -64,6 +74,16 @@ test: tools ## run every test against local servers it starts and stops; fails i
 test-inside:
 	TEST_LOG=$(BUILD)/test.log infra/scripts/gotest.sh
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	$(MAKE) --no-print-directory test-terraform
+
+# terraform/test.sh exits 3 when it could not run everything (no terraform,
+# no provider mirror, no local servers): that fails `make test` unless
+# ALLOW_NO_TERRAFORM=1 says the user knowingly runs without it.
+.PHONY: test-terraform
+test-terraform: ## Terraform fmt, offline init, validate, mocked tests, and an apply of queue+storage to the local servers
+	@rc=0; bash terraform/test.sh || rc=$$?; \
+	if [ $$rc -eq 3 ] && [ "$${ALLOW_NO_TERRAFORM:-}" = 1 ]; then echo "make: Terraform tests NOT run (ALLOW_NO_TERRAFORM=1)" >&2; exit 0; fi; \
+	exit $$rc
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)
@@ -79,6 +99,26 @@ lint: $(GOLANGCI) ## gofmt, go vet, golangci-lint and terraform fmt
 	$(GO) vet ./...
 	$(GOLANGCI) run ./...
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; else echo "terraform not found: terraform fmt skipped" >&2; exit 1; fi
+
+LOCALSTACK_COMPOSE := infra/localstack/docker-compose.yml
+
+.PHONY: localstack-up
+localstack-up: ## start LocalStack 4.14.0 with Docker (LOCALSTACK_AUTH_TOKEN / LOCALSTACK_IMAGE for newer images)
+	docker compose -f $(LOCALSTACK_COMPOSE) up -d
+	@for i in $$(seq 60); do curl -fsS http://localhost:4566/_localstack/health >/dev/null 2>&1 && { echo "LocalStack ready on http://localhost:4566"; exit 0; }; sleep 2; done; echo "LocalStack did not become healthy in 120 s" >&2; exit 1
+
+.PHONY: localstack-down
+localstack-down: ## stop LocalStack
+	docker compose -f $(LOCALSTACK_COMPOSE) down
+
+.PHONY: deploy-local
+deploy-local: build ## apply the whole Terraform root to LocalStack (workspace "localstack")
+	@cfg=$$(bash terraform/test.sh --config-only | tail -n 1); \
+	cd terraform && export TF_CLI_CONFIG_FILE="$$cfg" && \
+	terraform init -input=false && \
+	terraform workspace select -or-create localstack && \
+	terraform apply -input=false -var-file=localstack.tfvars
+	@echo "Point hubctl at it: export AWS_ENDPOINT_URL=http://localhost:4566; eval \"\$$(cd terraform && terraform output -raw hubctl_env)\""
 
 .PHONY: clean
 clean: ## remove build output

@@ -148,8 +148,14 @@ type worker struct {
 
 func startWorker(t *testing.T, env []string, args ...string) *worker {
 	t.Helper()
+	return startProcess(t, env, append([]string{"work", "--wait", "1s"}, args...)...)
+}
+
+// startProcess runs hubctl with args until the test ends.
+func startProcess(t *testing.T, env []string, args ...string) *worker {
+	t.Helper()
 	w := &worker{logs: &hubtest.Logs{}, done: make(chan struct{})}
-	w.cmd = exec.Command(hubctl, append([]string{"work", "--wait", "1s"}, args...)...)
+	w.cmd = exec.Command(hubctl, args...)
 	w.cmd.Env = append(os.Environ(), env...)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {

@@ -1,0 +1,250 @@
+# Payments Hub: API Gateway HTTP API -> ingest Lambda -> SQS -> processor Lambda -> DynamoDB.
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+# The AWS-managed key that encrypts SecureString parameters by default.
+data "aws_kms_alias" "ssm" {
+  count = var.ssm_kms_key_arn == "" ? 1 : 0
+  name  = "alias/aws/ssm"
+}
+
+locals {
+  region     = data.aws_region.current.name
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  ingest_zip    = var.ingest_zip_path != "" ? var.ingest_zip_path : "${path.module}/../build/ingest.zip"
+  processor_zip = var.processor_zip_path != "" ? var.processor_zip_path : "${path.module}/../build/processor.zip"
+
+  ssm_kms_key_arn = var.ssm_kms_key_arn != "" ? var.ssm_kms_key_arn : data.aws_kms_alias.ssm[0].target_key_arn
+
+  # Parameter ARNs are "parameter" + the name; names of a hierarchy already start with "/".
+  secret_param_arns = [
+    for name in [var.stripe_webhook_secret_param, var.monetbil_service_secret_param] :
+    "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter/${trimprefix(name, "/")}"
+  ]
+
+  lambda_log_level = upper(var.log_level)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Queue and tables
+# ---------------------------------------------------------------------------------------------
+
+module "queue" {
+  source = "./modules/queue"
+
+  name_prefix                = var.name_prefix
+  visibility_timeout_seconds = var.queue_visibility_timeout
+  message_retention_seconds  = var.queue_message_retention_seconds
+  max_receive_count          = var.max_receive_count
+}
+
+module "storage" {
+  source = "./modules/storage"
+
+  name_prefix         = var.name_prefix
+  deletion_protection = var.deletion_protection
+}
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------------
+
+module "ingest" {
+  source = "./modules/function"
+
+  name               = "${var.name_prefix}-ingest"
+  description        = "Verifies Stripe and Monetbil webhooks and enqueues them."
+  filename           = local.ingest_zip
+  memory_size        = var.ingest_memory_size
+  timeout            = var.ingest_timeout
+  log_retention_days = var.log_retention_days
+  log_level          = local.lambda_log_level
+
+  environment = {
+    QUEUE_URL                     = module.queue.queue_url
+    STRIPE_WEBHOOK_SECRET_PARAM   = var.stripe_webhook_secret_param
+    MONETBIL_SERVICE_SECRET_PARAM = var.monetbil_service_secret_param
+    LOG_LEVEL                     = var.log_level
+  }
+
+  policy_statements = [
+    {
+      sid       = "EnqueueEvents"
+      actions   = ["sqs:SendMessage"]
+      resources = [module.queue.queue_arn]
+    },
+    {
+      sid       = "ReadWebhookSecrets"
+      actions   = ["ssm:GetParameter"]
+      resources = local.secret_param_arns
+    },
+    {
+      sid       = "DecryptWebhookSecrets"
+      actions   = ["kms:Decrypt"]
+      resources = [local.ssm_kms_key_arn]
+      conditions = [{
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["ssm.${local.region}.amazonaws.com"]
+      }]
+    },
+  ]
+}
+
+module "processor" {
+  source = "./modules/function"
+
+  name               = "${var.name_prefix}-processor"
+  description        = "Processes queued payment events into DynamoDB."
+  filename           = local.processor_zip
+  memory_size        = var.processor_memory_size
+  timeout            = var.processor_timeout
+  log_retention_days = var.log_retention_days
+  log_level          = local.lambda_log_level
+
+  environment = {
+    QUEUE_URL               = module.queue.queue_url
+    DLQ_URL                 = module.queue.dlq_url
+    EVENTS_TABLE            = module.storage.events_table_name
+    TRANSACTIONS_TABLE      = module.storage.transactions_table_name
+    BACKOFF_SECONDS         = join(",", [for s in var.backoff_seconds : tostring(s)])
+    MAX_ATTEMPTS            = tostring(var.max_receive_count)
+    JOB_TIMEOUT_SECONDS     = tostring(var.job_timeout_seconds)
+    MONETBIL_API_URL        = var.monetbil_api_url
+    MONETBIL_ALLOW_TESTMODE = tostring(var.monetbil_allow_testmode)
+    LOG_LEVEL               = var.log_level
+  }
+
+  policy_statements = [
+    {
+      sid = "ConsumeQueue"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueAttributes",
+      ]
+      resources = [module.queue.queue_arn]
+    },
+    {
+      sid = "ReadWriteTables"
+      actions = [
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+      ]
+      resources = [module.storage.events_table_arn, module.storage.transactions_table_arn]
+    },
+  ]
+}
+
+# The processor reads the queue through an event source mapping.
+#
+# Concurrency is capped with scaling_config.maximum_concurrency, NOT with reserved concurrency
+# on the function: with reserved concurrency the SQS pollers keep receiving messages and then
+# get throttled invoking the function, and every such throttled receive still counts towards
+# ApproximateReceiveCount. With maxReceiveCount 3, a burst of throttles would dead-letter
+# perfectly healthy messages that were never processed. maximum_concurrency makes the pollers
+# themselves stop at N concurrent invocations, so no receive is wasted. It is the Lambda
+# counterpart of Supervisor's numprocs=2 for the long-running worker.
+resource "aws_lambda_event_source_mapping" "processor" {
+  event_source_arn                   = module.queue.queue_arn
+  function_name                      = module.processor.function_arn
+  enabled                            = true
+  batch_size                         = var.batch_size
+  maximum_batching_window_in_seconds = var.maximum_batching_window_in_seconds
+
+  # Without it Lambda ignores the batchItemFailures the processor returns and deletes the
+  # whole batch on success.
+  function_response_types = ["ReportBatchItemFailures"]
+
+  scaling_config {
+    maximum_concurrency = var.maximum_concurrency
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# HTTP API
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_apigatewayv2_api" "webhooks" {
+  count = var.create_http_api ? 1 : 0
+
+  name          = "${var.name_prefix}-webhooks"
+  protocol_type = "HTTP"
+  description   = "Stripe and Monetbil webhooks of the Payments Hub."
+}
+
+resource "aws_apigatewayv2_integration" "ingest" {
+  count = var.create_http_api ? 1 : 0
+
+  api_id                 = aws_apigatewayv2_api.webhooks[0].id
+  integration_type       = "AWS_PROXY"
+  integration_method     = "POST"
+  integration_uri        = module.ingest.invoke_arn
+  payload_format_version = "2.0"
+}
+
+resource "aws_apigatewayv2_route" "webhooks" {
+  for_each = var.create_http_api ? toset(["POST /webhooks/stripe", "POST /webhooks/monetbil"]) : toset([])
+
+  api_id    = aws_apigatewayv2_api.webhooks[0].id
+  route_key = each.value
+  target    = "integrations/${aws_apigatewayv2_integration.ingest[0].id}"
+}
+
+resource "aws_cloudwatch_log_group" "api_access" {
+  count = var.create_http_api ? 1 : 0
+
+  name              = "/aws/apigateway/${var.name_prefix}-webhooks"
+  retention_in_days = var.log_retention_days
+}
+
+resource "aws_apigatewayv2_stage" "default" {
+  count = var.create_http_api ? 1 : 0
+
+  api_id      = aws_apigatewayv2_api.webhooks[0].id
+  name        = "$default"
+  auto_deploy = true
+
+  default_route_settings {
+    throttling_burst_limit = var.api_throttling_burst_limit
+    throttling_rate_limit  = var.api_throttling_rate_limit
+  }
+
+  access_log_settings {
+    destination_arn = aws_cloudwatch_log_group.api_access[0].arn
+    format = jsonencode({
+      requestId          = "$context.requestId"
+      requestTime        = "$context.requestTime"
+      ip                 = "$context.identity.sourceIp"
+      userAgent          = "$context.identity.userAgent"
+      httpMethod         = "$context.httpMethod"
+      routeKey           = "$context.routeKey"
+      path               = "$context.path"
+      status             = "$context.status"
+      responseLength     = "$context.responseLength"
+      responseLatency    = "$context.responseLatency"
+      integrationStatus  = "$context.integrationStatus"
+      integrationLatency = "$context.integrationLatency"
+      integrationError   = "$context.integrationErrorMessage"
+      errorMessage       = "$context.error.message"
+    })
+  }
+}
+
+resource "aws_lambda_permission" "api_invoke_ingest" {
+  count = var.create_http_api ? 1 : 0
+
+  statement_id  = "AllowHttpApiInvoke"
+  action        = "lambda:InvokeFunction"
+  function_name = module.ingest.function_name
+  principal     = "apigateway.amazonaws.com"
+  # Any stage, only the two webhook routes.
+  source_arn = "${aws_apigatewayv2_api.webhooks[0].execution_arn}/*/*/webhooks/*"
+}

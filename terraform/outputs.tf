@@ -1,0 +1,79 @@
+locals {
+  api_endpoint = one(aws_apigatewayv2_api.webhooks[*].api_endpoint)
+}
+
+output "api_endpoint" {
+  description = "Base URL of the webhook API (null without create_http_api)."
+  value       = local.api_endpoint
+}
+
+output "stripe_webhook_url" {
+  description = "URL to register as the Stripe webhook endpoint (null without create_http_api)."
+  value       = local.api_endpoint == null ? null : "${local.api_endpoint}/webhooks/stripe"
+}
+
+output "monetbil_webhook_url" {
+  description = "URL to register as the Monetbil notification URL (null without create_http_api)."
+  value       = local.api_endpoint == null ? null : "${local.api_endpoint}/webhooks/monetbil"
+}
+
+output "queue_url" {
+  description = "URL of the main queue."
+  value       = module.queue.queue_url
+}
+
+output "queue_arn" {
+  description = "ARN of the main queue."
+  value       = module.queue.queue_arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue."
+  value       = module.queue.dlq_url
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = module.queue.dlq_arn
+}
+
+output "events_table" {
+  description = "Name of the events table."
+  value       = module.storage.events_table_name
+}
+
+output "transactions_table" {
+  description = "Name of the transactions table."
+  value       = module.storage.transactions_table_name
+}
+
+output "ingest_function_name" {
+  description = "Name of the ingest function."
+  value       = module.ingest.function_name
+}
+
+output "processor_function_name" {
+  description = "Name of the processor function."
+  value       = module.processor.function_name
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms publish to."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "dashboard_url" {
+  description = "CloudWatch dashboard of the hub."
+  value       = "https://${local.region}.console.aws.amazon.com/cloudwatch/home?region=${local.region}#dashboards/dashboard/${aws_cloudwatch_dashboard.hub.dashboard_name}"
+}
+
+output "hubctl_env" {
+  description = "Shell lines that point hubctl at this deployment: eval \"$(terraform output -raw hubctl_env)\"."
+  value       = <<-EOT
+    export QUEUE_URL=${module.queue.queue_url}
+    export DLQ_URL=${module.queue.dlq_url}
+    export EVENTS_TABLE=${module.storage.events_table_name}
+    export TRANSACTIONS_TABLE=${module.storage.transactions_table_name}
+    export AWS_REGION=${local.region}
+  EOT
+}

@@ -1,0 +1,92 @@
+# A small root that applies ONLY the queue and storage modules against local servers
+# (fauxqs for SQS, DynamoDB Local), used by ../../test.sh. Lambda, API Gateway, IAM and
+# CloudWatch need LocalStack or AWS and are covered by the mocked `terraform test` instead.
+#
+# State goes wherever test.sh points the local backend (a temporary folder):
+#   terraform init -backend-config=path=/tmp/x/terraform.tfstate
+
+terraform {
+  required_version = ">= 1.7"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
+  }
+
+  backend "local" {}
+}
+
+variable "sqs_endpoint" {
+  description = "SQS endpoint, e.g. http://127.0.0.1:9324."
+  type        = string
+}
+
+variable "dynamodb_endpoint" {
+  description = "DynamoDB endpoint, e.g. http://127.0.0.1:8000."
+  type        = string
+}
+
+variable "name_prefix" {
+  description = "Unique prefix for this run's queues and tables."
+  type        = string
+}
+
+variable "point_in_time_recovery" {
+  description = "PITR on the tables. DynamoDB Local answers UpdateContinuousBackups with UnknownOperationException, so it is off here (production keeps the module's default, true)."
+  type        = bool
+  default     = false
+}
+
+variable "server_side_encryption" {
+  description = "KMS SSE on the tables. DynamoDB Local accepts it but never reports an SSEDescription back, so every plan would want to turn it on again; off here (production keeps the module's default, true)."
+  type        = bool
+  default     = false
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+
+  endpoints {
+    sqs      = var.sqs_endpoint
+    dynamodb = var.dynamodb_endpoint
+  }
+}
+
+module "queue" {
+  source = "../../modules/queue"
+
+  name_prefix = var.name_prefix
+}
+
+module "storage" {
+  source = "../../modules/storage"
+
+  name_prefix            = var.name_prefix
+  deletion_protection    = false
+  point_in_time_recovery = var.point_in_time_recovery
+  server_side_encryption = var.server_side_encryption
+}
+
+output "queue_url" {
+  value = module.queue.queue_url
+}
+
+output "dlq_url" {
+  value = module.queue.dlq_url
+}
+
+output "queue_settings" {
+  value = module.queue.settings
+}
+
+output "table_settings" {
+  value = module.storage.settings
+}

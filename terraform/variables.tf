@@ -1,0 +1,273 @@
+# ---------------------------------------------------------------------------------------------
+# General
+# ---------------------------------------------------------------------------------------------
+
+variable "region" {
+  description = "AWS region."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (queues, tables, functions, API, alarms)."
+  type        = string
+  default     = "payments-hub"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,40}$", var.name_prefix))
+    error_message = "name_prefix must be 1-40 characters of letters, digits or '-'."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags on every resource (the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "localstack_endpoint" {
+  description = "When set (e.g. http://localhost:4566), every AWS service is called at this endpoint with test credentials: LocalStack. Empty for AWS."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.localstack_endpoint == "" || can(regex("^https?://", var.localstack_endpoint))
+    error_message = "localstack_endpoint must be empty or an http(s):// URL."
+  }
+}
+
+variable "log_level" {
+  description = "LOG_LEVEL of both functions (debug, info, warn, error); also Lambda's application log filter."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["debug", "info", "warn", "error"], var.log_level)
+    error_message = "log_level must be one of debug, info, warn, error."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' and the API's log groups."
+  type        = number
+  default     = 30
+}
+
+# ---------------------------------------------------------------------------------------------
+# Queue
+# ---------------------------------------------------------------------------------------------
+
+variable "queue_visibility_timeout" {
+  description = "Visibility timeout (s) of the main queue. The processor's timeout must not exceed it."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.queue_visibility_timeout >= 1 && var.queue_visibility_timeout <= 43200
+    error_message = "queue_visibility_timeout must be between 1 and 43200 (12 h)."
+  }
+}
+
+variable "queue_message_retention_seconds" {
+  description = "Retention of the main queue (the DLQ keeps 14 days, the maximum, which must stay longer)."
+  type        = number
+  default     = 345600
+
+  validation {
+    condition     = var.queue_message_retention_seconds >= 60 && var.queue_message_retention_seconds < 1209600
+    error_message = "queue_message_retention_seconds must be at least 60 and less than the DLQ's 1209600 (14 days): dead-lettered messages keep their original enqueue time."
+  }
+}
+
+variable "max_receive_count" {
+  description = "Attempts per message before it is dead-lettered (redrive maxReceiveCount; the processor's MAX_ATTEMPTS)."
+  type        = number
+  default     = 3
+}
+
+# ---------------------------------------------------------------------------------------------
+# Storage
+# ---------------------------------------------------------------------------------------------
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection on both tables. Set false (and apply) before terraform destroy."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Functions
+# ---------------------------------------------------------------------------------------------
+
+variable "ingest_zip_path" {
+  description = "Deployment zip of the ingest function. Empty: build/ingest.zip at the repository root (make build)."
+  type        = string
+  default     = ""
+}
+
+variable "processor_zip_path" {
+  description = "Deployment zip of the processor function. Empty: build/processor.zip at the repository root (make build)."
+  type        = string
+  default     = ""
+}
+
+variable "ingest_memory_size" {
+  description = "Memory (MB) of the ingest function."
+  type        = number
+  default     = 128
+}
+
+variable "ingest_timeout" {
+  description = "Timeout (s) of the ingest function (API Gateway HTTP APIs give up after 30 s)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.ingest_timeout >= 1 && var.ingest_timeout <= 30
+    error_message = "ingest_timeout must be between 1 and 30 seconds (the HTTP API's integration limit)."
+  }
+}
+
+variable "processor_memory_size" {
+  description = "Memory (MB) of the processor function."
+  type        = number
+  default     = 256
+}
+
+variable "processor_timeout" {
+  description = "Timeout (s) of the processor function. Lambda refuses an SQS mapping whose function timeout exceeds the queue's visibility timeout."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.processor_timeout >= 1 && var.processor_timeout <= var.queue_visibility_timeout
+    error_message = "processor_timeout must be between 1 and queue_visibility_timeout (60 s by default): Lambda refuses an SQS event source whose visibility timeout is less than the function timeout."
+  }
+}
+
+variable "job_timeout_seconds" {
+  description = "Deadline (s) of one message inside a processor invocation (JOB_TIMEOUT_SECONDS). Must leave room within processor_timeout."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.job_timeout_seconds >= 1 && var.job_timeout_seconds < var.processor_timeout
+    error_message = "job_timeout_seconds must be at least 1 and less than processor_timeout."
+  }
+}
+
+variable "backoff_seconds" {
+  description = "Delays (s) before retries 2, 3, ... applied with ChangeMessageVisibility (BACKOFF_SECONDS)."
+  type        = list(number)
+  default     = [10, 30, 60]
+
+  validation {
+    condition     = length(var.backoff_seconds) > 0 && alltrue([for s in var.backoff_seconds : s >= 0 && s <= 43200])
+    error_message = "backoff_seconds must be a non-empty list of delays between 0 and 43200 s."
+  }
+}
+
+variable "stripe_webhook_secret_param" {
+  description = "Name of the SSM SecureString parameter holding Stripe's webhook signing secret (whsec_...). Terraform never holds the value."
+  type        = string
+  default     = "/payments-hub/stripe-webhook-secret"
+}
+
+variable "monetbil_service_secret_param" {
+  description = "Name of the SSM SecureString parameter holding the Monetbil service secret. Terraform never holds the value."
+  type        = string
+  default     = "/payments-hub/monetbil-service-secret"
+}
+
+variable "ssm_kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the two SecureString parameters. Empty: the AWS-managed aws/ssm key."
+  type        = string
+  default     = ""
+}
+
+variable "monetbil_api_url" {
+  description = "Base URL of Monetbil's API (MONETBIL_API_URL)."
+  type        = string
+  default     = "https://api.monetbil.com"
+}
+
+variable "monetbil_allow_testmode" {
+  description = "Accept Monetbil notifications flagged as test mode (MONETBIL_ALLOW_TESTMODE). Keep false in production."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Event source mapping
+# ---------------------------------------------------------------------------------------------
+
+variable "batch_size" {
+  description = "Records per processor invocation."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.batch_size >= 1 && var.batch_size <= 10000
+    error_message = "batch_size must be between 1 and 10000."
+  }
+}
+
+variable "maximum_batching_window_in_seconds" {
+  description = "How long Lambda may wait to fill a batch."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300
+    error_message = "maximum_batching_window_in_seconds must be between 0 and 300."
+  }
+}
+
+variable "maximum_concurrency" {
+  description = "Most concurrent processor invocations the SQS mapping may run (the counterpart of Supervisor's numprocs=2)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000
+    error_message = "maximum_concurrency must be between 2 and 1000 (Lambda's limits)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# API
+# ---------------------------------------------------------------------------------------------
+
+variable "create_http_api" {
+  description = "Create the API Gateway HTTP API (webhook endpoints). Only for LocalStack's community image, which has no API Gateway v2, set false; the functions are then invoked directly."
+  type        = bool
+  default     = true
+}
+
+variable "api_throttling_burst_limit" {
+  description = "Burst limit of the API's $default stage."
+  type        = number
+  default     = 100
+}
+
+variable "api_throttling_rate_limit" {
+  description = "Steady-state requests per second of the API's $default stage."
+  type        = number
+  default     = 50
+}
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------------------------
+
+variable "alarm_email" {
+  description = "E-mail address subscribed to the alarm topic (confirm the subscription mail). Empty: no subscription."
+  type        = string
+  default     = ""
+}
+
+variable "oldest_message_age_threshold_seconds" {
+  description = "Alarm when the main queue's oldest message is older than this (s)."
+  type        = number
+  default     = 300
+}
