@@ -69,6 +69,7 @@ module "ingest" {
     STRIPE_WEBHOOK_SECRET_PARAM   = var.stripe_webhook_secret_param
     MONETBIL_SERVICE_SECRET_PARAM = var.monetbil_service_secret_param
     LOG_LEVEL                     = var.log_level
+    MAX_MESSAGE_BYTES             = tostring(module.queue.settings.main.max_message_size)
   }
 
   policy_statements = [

@@ -47,7 +47,7 @@ func main() {
 	if err != nil {
 		fail("invalid configuration", err)
 	}
-	svc, err := intake.New(intake.Config{Stripe: verifier, MonetbilSecret: cfg.MonetbilSecret, Queue: queue, Logger: log})
+	svc, err := intake.New(intake.Config{Stripe: verifier, MonetbilSecret: cfg.MonetbilSecret, Queue: queue.WithMaxBytes(cfg.MaxMessageBytes), Logger: log})
 	if err != nil {
 		fail("invalid configuration", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/payments-hub/hub/internal/secrets"
@@ -23,11 +24,16 @@ const (
 	EnvMonetbilSecretParam = "MONETBIL_SERVICE_SECRET_PARAM"
 )
 
+// EnvMaxMessageBytes is the queue's MaximumMessageSize, so that the intake
+// refuses with 413 what the queue could never hold.
+const EnvMaxMessageBytes = "MAX_MESSAGE_BYTES"
+
 // Ingest is the ingest function's configuration.
 type Ingest struct {
-	QueueURL       string
-	StripeSecrets  []string
-	MonetbilSecret string
+	QueueURL        string
+	StripeSecrets   []string
+	MonetbilSecret  string
+	MaxMessageBytes int
 }
 
 // LoadIngest reads the ingest configuration. Secrets come from the
@@ -53,10 +59,19 @@ func LoadIngest(ctx context.Context, getenv func(string) string, store func() (s
 			problems = append(problems, err.Error())
 		}
 	}
+	maxBytes := 1 << 20
+	if s := strings.TrimSpace(getenv(EnvMaxMessageBytes)); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1024 || n > 1<<20 {
+			problems = append(problems, fmt.Sprintf("%s %q must be the queue's maximum message size, 1024..1048576 (default 1048576)", EnvMaxMessageBytes, s))
+		} else {
+			maxBytes = n
+		}
+	}
 	if len(problems) > 0 {
 		return Ingest{}, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
 	}
-	return Ingest{QueueURL: queueURL, StripeSecrets: stripeSecrets, MonetbilSecret: vals[EnvMonetbilSecret]}, nil
+	return Ingest{QueueURL: queueURL, StripeSecrets: stripeSecrets, MonetbilSecret: vals[EnvMonetbilSecret], MaxMessageBytes: maxBytes}, nil
 }
 
 // QueueURL validates a queue URL.

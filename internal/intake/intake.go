@@ -33,6 +33,11 @@ const (
 	PathMonetbil = "/webhooks/monetbil"
 )
 
+// ErrTooLarge is wrapped by a Queue that cannot hold an event of this size
+// (the envelope's JSON escaping can grow a body past the queue's limit).
+// Retrying cannot help, so the intake answers 413, not 503.
+var ErrTooLarge = errors.New("event too large for the queue")
+
 // Queue holds accepted events. Enqueue returns only once the event is
 // durably held, with the queue's id for it.
 type Queue interface {
@@ -264,6 +269,11 @@ func (s *Service) enqueue(ctx context.Context, env envelope.Envelope, o *outcome
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.EnqueueTimeout)
 	defer cancel()
 	id, err := s.cfg.Queue.Enqueue(ctx, env)
+	if errors.Is(err, ErrTooLarge) {
+		o.add(slog.String("outcome", "rejected"), slog.String("reason", "body_too_large"))
+		o.err = err
+		return jsonError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is larger than the queue accepts"), false
+	}
 	if err != nil {
 		o.add(slog.String("outcome", "unavailable"))
 		o.err = fmt.Errorf("enqueue: %w", err)

@@ -186,3 +186,25 @@ func assert503(t *testing.T, srv *httptest.Server) {
 		t.Fatalf("Monetbil: %d %s, want 503", code, resp)
 	}
 }
+
+func TestAnEventLargerThanTheQueueTakesIs413Not503(t *testing.T) {
+	client := awstest.SQS(t)
+	queueURL := createQueue(t, client)
+	pub, err := sqsqueue.NewPublisher(client, queueURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := stripewebhook.NewVerifier([]string{stripeSecret}, 0)
+	svc, err := intake.New(intake.Config{Stripe: v, MonetbilSecret: monetbilSecret, Queue: pub.WithMaxBytes(4096)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	// Under the intake's 1 MiB limit, but its envelope is over the queue's.
+	body := []byte(`{"id":"evt_big","object":"event","type":"payment_intent.succeeded","created":1,"data":{"object":{"description":"` + strings.Repeat(`\"`, 3000) + `"}}}`)
+	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: stripeSecret}).Header
+	if code, resp := post(t, srv.URL+intake.PathStripe, body, map[string]string{"Stripe-Signature": sig}); code != 413 {
+		t.Fatalf("status %d %s, want 413", code, resp)
+	}
+}
