@@ -76,9 +76,28 @@ type emulator struct {
 	log *bytes.Buffer
 }
 
+// waitForRuntimeAPIPort waits until no other emulator (a `make bench` run,
+// say) holds 127.0.0.1:9001, which every emulator binds.
+func waitForRuntimeAPIPort(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:9001")
+		if err == nil {
+			l.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("127.0.0.1:9001, the emulator's runtime API port, stayed busy: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func startEmulator(t *testing.T, bootstrap string, env []string) *emulator {
 	t.Helper()
 	rie := rieBinary(t)
+	waitForRuntimeAPIPort(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ func init() {
 
 func runSetup(ctx context.Context, c *cli, args []string) error {
 	f := newFlags(c, "setup", `
-Usage: hubctl setup
+Usage: hubctl setup [--json]
 
 Creates, when missing, the queue, its dead-letter queue and the DynamoDB tables
 with the production settings (visibility timeout 60 s, RedrivePolicy
@@ -34,6 +34,7 @@ It prints the resulting environment as KEY=value lines, so that this works:
 Example:
   AWS_ENDPOINT_URL=http://localhost:4566 hubctl setup
 `)
+	asJSON := f.Bool("json", false, "print the environment as a JSON object instead of KEY=value lines")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -55,6 +56,12 @@ Example:
 	}
 	if len(env.Created) > 0 {
 		fmt.Fprintf(c.stderr, "hubctl setup: created %s\n", strings.Join(env.Created, ", "))
+	}
+	if *asJSON {
+		return writeJSON(c.stdout, map[string]any{
+			"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.EventsTable,
+			"TRANSACTIONS_TABLE": env.TransactionsTable, "created": append([]string{}, env.Created...),
+		})
 	}
 	fmt.Fprint(c.stdout, env.Lines())
 	return nil
