@@ -93,6 +93,16 @@ fuzz: ## run each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)
 		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg >/dev/null || exit 1; \
 	done
 
+.PHONY: bench
+bench: tools ## P1-P5 against local servers (infra/bench; BENCH_ARGS=-quick for a short run), then the hot-path Go benchmarks
+	@mkdir -p $(BUILD)
+	HUB_RIE=$(RIE) $(WITH_AWS) $(GO) run ./infra/bench -out $(BUILD)/bench.md $(BENCH_ARGS)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
+
+.PHONY: soak
+soak: tools ## the reliability suite's long forms (HUB_SOAK=1) against local servers
+	HUB_SOAK=1 HUB_REQUIRE_INTEGRATION=1 $(WITH_AWS) $(GO) test -count=1 -v -timeout 30m ./internal/reliability/
+
 .PHONY: lint
 lint: $(GOLANGCI) ## gofmt, go vet, golangci-lint and terraform fmt
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -68,8 +70,13 @@ func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logge
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := CheckRedrive(ctx, consumer, cfg.Policy.MaxAttempts); err != nil {
+	vt, err := CheckRedrive(ctx, consumer, cfg.Policy.MaxAttempts)
+	if err != nil {
 		return nil, nil, err
+	}
+	if vt > 0 && cfg.JobTimeout > vt-4*time.Second {
+		log.Warn("JOB_TIMEOUT_SECONDS is close to the queue's visibility timeout: jobs are cut at visibility - 3 s so a crashed attempt's message is never redelivered while its claim holds",
+			"job_timeout", cfg.JobTimeout.String(), "visibility_timeout", vt.String())
 	}
 	st, err := Store(a, cfg.EventsTable, cfg.TransactionsTable)
 	if err != nil {
@@ -86,9 +93,10 @@ func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logge
 			envelope.ProviderStripe:   jobs.Stripe{},
 			envelope.ProviderMonetbil: jobs.Monetbil{Checker: checker, AllowTestMode: cfg.MonetbilTestMode},
 		},
-		Policy:     cfg.Policy,
-		JobTimeout: cfg.JobTimeout,
-		Logger:     log,
+		Policy:            cfg.Policy,
+		JobTimeout:        cfg.JobTimeout,
+		VisibilityTimeout: vt,
+		Logger:            log,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -96,22 +104,24 @@ func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logge
 	return p, consumer, nil
 }
 
-// CheckRedrive verifies the queue's RedrivePolicy against maxAttempts.
-func CheckRedrive(ctx context.Context, c *sqsqueue.Consumer, maxAttempts int) error {
+// CheckRedrive verifies the queue's RedrivePolicy against maxAttempts and
+// returns the queue's visibility timeout.
+func CheckRedrive(ctx context.Context, c *sqsqueue.Consumer, maxAttempts int) (time.Duration, error) {
 	attrs, err := c.Attributes(ctx)
 	if err != nil {
-		return fmt.Errorf("read the queue's RedrivePolicy (%s): %w", c.URL(), err)
+		return 0, fmt.Errorf("read the queue's RedrivePolicy (%s): %w", c.URL(), err)
 	}
 	raw := attrs["RedrivePolicy"]
 	if raw == "" {
-		return fmt.Errorf("queue %s has no RedrivePolicy: failed events would never reach a DLQ; create the queue with `terraform apply` or `hubctl setup`", c.URL())
+		return 0, fmt.Errorf("queue %s has no RedrivePolicy: failed events would never reach a DLQ; create the queue with `terraform apply` or `hubctl setup`", c.URL())
 	}
 	_, n, err := provision.ParseRedrivePolicy(raw)
 	if err != nil {
-		return fmt.Errorf("queue %s: %w", c.URL(), err)
+		return 0, fmt.Errorf("queue %s: %w", c.URL(), err)
 	}
 	if n != maxAttempts {
-		return fmt.Errorf("queue %s dead-letters after maxReceiveCount %d receives but MAX_ATTEMPTS is %d: set MAX_ATTEMPTS=%d, or change the queue's redrive policy (terraform variable max_receive_count) to %d", c.URL(), n, maxAttempts, n, maxAttempts)
+		return 0, fmt.Errorf("queue %s dead-letters after maxReceiveCount %d receives but MAX_ATTEMPTS is %d: set MAX_ATTEMPTS=%d, or change the queue's redrive policy (terraform variable max_receive_count) to %d", c.URL(), n, maxAttempts, n, maxAttempts)
 	}
-	return nil
+	secs, _ := strconv.Atoi(attrs["VisibilityTimeout"])
+	return time.Duration(secs) * time.Second, nil
 }

@@ -98,5 +98,6 @@ func Decode(body []byte) (Envelope, error) {
 	if err := e.Validate(); err != nil {
 		return Envelope{}, err
 	}
+	e.ReceivedAt = e.ReceivedAt.UTC()
 	return e, nil
 }

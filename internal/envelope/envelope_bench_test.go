@@ -8,7 +8,7 @@ import (
 	"github.com/payments-hub/hub/internal/envelope"
 )
 
-// benchEnvelope carries a 2.6 KB Stripe event, the size of a real
+// benchEnvelope carries a 3 KB Stripe event, about the size of a real
 // payment_intent.succeeded, with the newlines and quotes JSON must escape.
 func benchEnvelope() envelope.Envelope {
 	payload := "{\n  \"id\": \"evt_3QbenchA1b2C3d4E5f6G7h8\",\n  \"object\": \"event\",\n  \"type\": \"payment_intent.succeeded\",\n  \"data\": {\n    \"object\": {\n" +

@@ -95,8 +95,13 @@ type Config struct {
 	Policy     retry.Policy
 	// JobTimeout bounds one job (JOB_TIMEOUT_SECONDS); default 60 s.
 	JobTimeout time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// VisibilityTimeout is the queue's (0: unknown). A job's claim must end
+	// before its message can be redelivered, or a crashed attempt's
+	// redelivery would find the event busy and waste an attempt: the job's
+	// deadline is kept VisibilityTimeout - leaseMargin - 1 s from its start.
+	VisibilityTimeout time.Duration
+	Logger            *slog.Logger
+	Now               func() time.Time
 }
 
 // Processor processes messages.
@@ -188,6 +193,11 @@ func (p *Processor) Process(ctx context.Context, m Message, deadline time.Time) 
 	if !deadline.IsZero() && deadline.Before(jobDeadline) {
 		jobDeadline = deadline
 	}
+	if vt := p.cfg.VisibilityTimeout; vt > leaseMargin+2*time.Second {
+		if bound := now.Add(vt - leaseMargin - time.Second); bound.Before(jobDeadline) {
+			jobDeadline = bound
+		}
+	}
 	token := newToken()
 	// The claim outlives the job by a small margin for the writes after it.
 	// Should a write still come late, Complete reports ErrLeaseLost and the
@@ -207,8 +217,9 @@ func (p *Processor) Process(ctx context.Context, m Message, deadline time.Time) 
 		// Another attempt holds the event: never apply in parallel. Come
 		// back once its claim has run out; by then it is PROCESSED (and
 		// this delivery is acknowledged) or its claim expired.
-		wait := max(time.Until(rec.LeaseUntil), time.Second)
-		wait = min(wait, p.cfg.Policy.Delay(attempt))
+		// Whole seconds, rounded up: back no earlier than the claim's end.
+		wait := max(rec.LeaseUntil.Sub(now), 0).Truncate(time.Second) + time.Second
+		wait = min(wait, max(p.cfg.Policy.Delay(attempt), time.Second))
 		p.hide(ctx, log, m, wait)
 		log.Info("in progress in another attempt; retrying later", slog.Duration("retry_in", wait))
 		return Result{MessageID: m.ID, Action: Retry, Delay: wait, Outcome: "busy"}

@@ -10,7 +10,7 @@ import (
 )
 
 // benchPayload is a payment_intent.succeeded event shaped like a real one
-// (about 2.6 KB): the size the intake verifies per webhook.
+// (about 2 KB): the size the intake verifies per webhook.
 const benchPayload = `{
   "id": "evt_3QbenchA1b2C3d4E5f6G7h8",
   "object": "event",
@@ -82,7 +82,7 @@ func benchHeader(secret string) string {
 
 // BenchmarkVerify measures what the intake does for every Stripe webhook
 // before anything else: the Stripe-Signature check (HMAC-SHA256 over the
-// timestamp and the 2.6 KB body).
+// timestamp and the 2 KB body).
 func BenchmarkVerify(b *testing.B) {
 	body := []byte(benchPayload)
 	b.Run("valid", func(b *testing.B) {

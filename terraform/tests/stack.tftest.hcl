@@ -191,6 +191,7 @@ run "defaults" {
       STRIPE_WEBHOOK_SECRET_PARAM   = "/payments-hub/stripe-webhook-secret"
       MONETBIL_SERVICE_SECRET_PARAM = "/payments-hub/monetbil-service-secret"
       LOG_LEVEL                     = "info"
+      MAX_MESSAGE_BYTES             = "262144"
     })
     error_message = "Unexpected ingest environment (secrets are parameter names, never values)."
   }

@@ -155,6 +155,10 @@ func (s *Store) Claim(ctx context.Context, c store.Claim) (store.ClaimResult, st
 			case expired(holder, c.Now):
 			case holder.Status == store.Processed:
 				return store.AlreadyProcessed, holder, nil
+			case holder.Status == store.InProgress && holder.Token == c.Token:
+				// Our own claim: the SDK retried a write whose answer was
+				// lost. The first try took the event; so did we.
+				return store.Claimed, holder, nil
 			case holder.Status == store.InProgress && holder.LeaseUntil.UnixMilli() >= c.Now.UnixMilli():
 				return store.Busy, holder, nil
 			}

@@ -96,6 +96,8 @@ func (s *Store) Claim(_ context.Context, c store.Claim) (store.ClaimResult, stor
 		switch {
 		case rec.Status == store.Processed:
 			return store.AlreadyProcessed, rec, nil
+		case rec.Status == store.InProgress && rec.Token == c.Token:
+			return store.Claimed, rec, nil // a retried claim (see dynamostore)
 		case rec.Status == store.InProgress && rec.LeaseUntil.UnixMilli() >= c.Now.UnixMilli():
 			return store.Busy, rec, nil
 		}

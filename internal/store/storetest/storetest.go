@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ConcurrentApplyLosesNothing", testConcurrentApply},
 		{"TransactionMissing", testTransactionMissing},
 		{"FailuresNewestFirst", testFailures},
+		{"RetriedClaimWithTheSameTokenIsClaimed", testRetriedClaim},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -593,4 +594,16 @@ func testFailures(t *testing.T, s store.Store) {
 	if got, _ := s.Failures(context.Background(), 1); len(got) != 1 {
 		t.Fatalf("limit 1 gave %d", len(got))
 	}
+}
+
+// A claim whose answer was lost is retried by the SDK with the same token:
+// it must not find itself busy.
+func testRetriedClaim(t *testing.T, s store.Store) {
+	now := base()
+	first := mustClaim(t, s, claimAt("evt_retried", "tok-1", now), store.Claimed)
+	again := mustClaim(t, s, claimAt("evt_retried", "tok-1", now.Add(time.Millisecond)), store.Claimed)
+	if again.Token != "tok-1" || again.Attempts != first.Attempts {
+		t.Errorf("retried claim: %+v, want the same claim (attempts %d)", again, first.Attempts)
+	}
+	mustClaim(t, s, claimAt("evt_retried", "tok-2", now.Add(time.Second)), store.Busy)
 }
