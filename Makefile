@@ -75,6 +75,7 @@ test-inside:
 	TEST_LOG=$(BUILD)/test.log infra/scripts/gotest.sh
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	$(MAKE) --no-print-directory test-terraform
+	@echo "go: $$(cat $(BUILD)/test.log.summary)"
 
 # terraform/test.sh exits 3 when it could not run everything (no terraform,
 # no provider mirror, no local servers): that fails `make test` unless

@@ -22,5 +22,5 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && [ "$skipped" -eq 0 ]; then
   echo "go test exited $status; last lines of $log:" >&2
   tail -40 "$log" >&2
 fi
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "$passed passed, $failed failed, $skipped skipped" | tee "$log.summary"
 exit "$status"
