@@ -109,7 +109,7 @@ lint: $(GOLANGCI) ## gofmt, go vet, golangci-lint and terraform fmt
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GOLANGCI) run ./...
-	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; else echo "terraform not found: terraform fmt skipped" >&2; exit 1; fi
+	@if command -v terraform >/dev/null; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform; else echo "terraform not found: terraform fmt skipped" >&2; exit 1; fi
 
 LOCALSTACK_COMPOSE := infra/localstack/docker-compose.yml
 
