@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/failedjobs"
+	"github.com/payments-hub/hub/internal/logging"
 )
 
 func init() {
@@ -69,7 +71,10 @@ func failedService(ctx context.Context, c *cli) (*failedjobs.Service, app.AWS, e
 	if err != nil {
 		return nil, a, err
 	}
-	svc, err := failedjobs.New(failedjobs.Config{SQS: a.SQS, QueueURL: c.getenv(config.EnvQueueURL), DLQURL: c.getenv(config.EnvDLQURL), Store: st})
+	// Only warnings (a message left hidden, a record not updated), and on
+	// stderr: stdout carries the answer, --json included.
+	svc, err := failedjobs.New(failedjobs.Config{SQS: a.SQS, QueueURL: c.getenv(config.EnvQueueURL), DLQURL: c.getenv(config.EnvDLQURL), Store: st,
+		Logger: logging.New(c.stderr, logging.FormatText, slog.LevelWarn)})
 	if err != nil {
 		return nil, a, usagef("%v", err)
 	}
@@ -146,7 +151,7 @@ func runFailed(ctx context.Context, c *cli, args []string) error {
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "MESSAGE ID\tPROVIDER\tEVENT KEY\tTYPE\tTRANSACTION\tATTEMPTS\tFAILED AT\tERROR")
 		for _, j := range jobs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.MessageID, j.Provider, j.EventKey, dash(j.EventType), dash(j.TransactionID), j.Attempts, formatTime(j.FailedAt), oneLine(j.Error, 100))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.MessageID, j.Provider, j.EventKey, orDash(j.EventType), orDash(j.TransactionID), j.Attempts, formatTime(j.FailedAt), oneLine(j.Error, 100))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -198,7 +203,7 @@ func runFailed(ctx context.Context, c *cli, args []string) error {
 		tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "STATUS\tMOVED\tTO MOVE\tSTARTED\tHANDLE\tFAILURE")
 		for _, t := range tasks {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", t.Status, t.Moved, toMove(t), formatTime(t.Started), dash(t.Handle), dash(t.Failure))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", t.Status, t.Moved, toMove(t), formatTime(t.Started), orDash(t.Handle), orDash(t.Failure))
 		}
 		return tw.Flush()
 
@@ -394,8 +399,6 @@ func toMove(t failedjobs.MoveTask) string {
 	}
 	return fmt.Sprint(*t.ToMove)
 }
-
-func dash(s string) string { return orDash(s) }
 
 func orDash(s string) string {
 	if s == "" {

@@ -91,7 +91,8 @@ func TestPoisonEventIsListedFixedRetriedAndAppliedOnce(t *testing.T) {
 	}
 
 	m.Set("MB-poison", 1, 0, 0) // the fix: Monetbil now knows the payment
-	r := hub(t, env, "failed", "retry", jobs[0].MessageID)
+	retried := jobs[0].MessageID
+	r := hub(t, env, "failed", "retry", retried)
 	if r.code != 0 || !strings.Contains(r.stdout, "retried") {
 		t.Fatalf("failed retry: %d %s %s", r.code, r.stdout, r.stderr)
 	}
@@ -107,16 +108,9 @@ func TestPoisonEventIsListedFixedRetriedAndAppliedOnce(t *testing.T) {
 		t.Fatalf("DLQ not empty after the retry: %+v", jobs)
 	}
 	// A second retry of the same id is a clear failure.
-	if r := hub(t, env, "failed", "retry", jobs0(jobs)); r.code != 1 && r.code != 2 {
+	if r := hub(t, env, "failed", "retry", retried); r.code != 1 && r.code != 2 {
 		t.Fatalf("retry of a message no longer in the DLQ: exit %d", r.code)
 	}
-}
-
-func jobs0(jobs []failedJob) string {
-	if len(jobs) > 0 {
-		return jobs[0].MessageID
-	}
-	return "00000000-0000-0000-0000-000000000000"
 }
 
 func TestForgetAndFlush(t *testing.T) {

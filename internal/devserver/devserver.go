@@ -143,7 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("write %s: %w", cfg.EnvFile, err)
 		}
 	}
-	printBanner(cfg.Out, base, monetbilURL+sandboxNote, pcfg, cfg, lines, len(env.Created) > 0)
+	printBanner(cfg.Out, base, monetbilURL+sandboxNote, pcfg, env, cfg, lines)
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	var wg sync.WaitGroup
@@ -208,7 +208,7 @@ func envLines(getenv func(string) string, env app.Env, stripeSecret, monetbilSec
 	return lines
 }
 
-func printBanner(out io.Writer, base, monetbil string, p config.Processor, cfg Config, lines []string, created bool) {
+func printBanner(out io.Writer, base, monetbil string, p config.Processor, env app.Env, cfg Config, lines []string) {
 	if out == nil {
 		return
 	}
@@ -217,9 +217,9 @@ func printBanner(out io.Writer, base, monetbil string, p config.Processor, cfg C
 	fmt.Fprintf(b, "  Stripe webhooks    POST %s%s\n", base, intake.PathStripe)
 	fmt.Fprintf(b, "  Monetbil callbacks POST %s%s\n", base, intake.PathMonetbil)
 	fmt.Fprintf(b, "  checkPayment       %s\n", monetbil)
-	fmt.Fprintf(b, "  queue              %s\n  DLQ (failed_jobs)  %s\n", p.QueueURL, lookup(lines, config.EnvDLQURL))
+	fmt.Fprintf(b, "  queue              %s\n  DLQ (failed_jobs)  %s\n", p.QueueURL, env.DLQURL)
 	fmt.Fprintf(b, "  retry schedule     %s (worker concurrency %d)\n", p.Policy, cfg.Concurrency)
-	if created {
+	if len(env.Created) > 0 {
 		fmt.Fprintf(b, "  (created the queue, DLQ and tables)\n")
 	}
 	fmt.Fprintf(b, "\nIn another terminal, for hubctl:\n\n")
@@ -233,15 +233,6 @@ func printBanner(out io.Writer, base, monetbil string, p config.Processor, cfg C
 	}
 	fmt.Fprintf(b, "Then try:\n\n  hubctl send stripe payment_intent.succeeded --transaction tx_1001\n  hubctl transactions get tx_1001\n\nCtrl-C stops.\n\n")
 	_, _ = io.WriteString(out, b.String())
-}
-
-func lookup(lines []string, key string) string {
-	for _, l := range lines {
-		if v, ok := strings.CutPrefix(l, "export "+key+"="); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 func orRandom(v, prefix string) string {

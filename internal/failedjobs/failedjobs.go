@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/processing"
+	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store"
 )
 
@@ -35,12 +37,10 @@ const MaxScan = 10000
 
 // API is the part of the SQS client used here.
 type API interface {
-	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	sqsqueue.ConsumerAPI
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
-	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
-	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, optFns ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 	PurgeQueue(ctx context.Context, in *sqs.PurgeQueueInput, optFns ...func(*sqs.Options)) (*sqs.PurgeQueueOutput, error)
 	StartMessageMoveTask(ctx context.Context, in *sqs.StartMessageMoveTaskInput, optFns ...func(*sqs.Options)) (*sqs.StartMessageMoveTaskOutput, error)
 	ListMessageMoveTasks(ctx context.Context, in *sqs.ListMessageMoveTasksInput, optFns ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error)
@@ -64,6 +64,7 @@ type Config struct {
 // Service operates the failed jobs.
 type Service struct {
 	cfg Config
+	dlq *sqsqueue.Consumer // releases and deletes on the DLQ, in batches
 }
 
 // New validates cfg and returns a Service.
@@ -84,7 +85,11 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Wait <= 0 {
 		cfg.Wait = time.Second
 	}
-	return &Service{cfg: cfg}, nil
+	dlq, err := sqsqueue.NewConsumer(cfg.SQS, cfg.DLQURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, dlq: dlq}, nil
 }
 
 // FailedJob is one DLQ message joined with its failure record.
@@ -160,11 +165,7 @@ func (s *Service) join(ctx context.Context, m types.Message) FailedJob {
 	if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
 		j.EnqueuedAt = time.UnixMilli(ms).UTC()
 	}
-	if j.Provider == "" || j.EventKey == "" {
-		// Not written by the intake: the processor named its failure after
-		// the message id.
-		j.Provider, j.EventKey = "unknown", "message:"+j.MessageID
-	}
+	j.Provider, j.EventKey = processing.FailureName(j.Provider, j.EventKey, j.MessageID)
 	rec, err := s.cfg.Store.Event(ctx, j.Provider, j.EventKey)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -186,27 +187,27 @@ func (s *Service) join(ctx context.Context, m types.Message) FailedJob {
 
 // release makes scanned messages visible again at once.
 func (s *Service) release(ctx context.Context, msgs []scanned) error {
-	ctx = context.WithoutCancel(ctx) // releasing must happen even on Ctrl-C
-	var problems []error
-	for start := 0; start < len(msgs); start += 10 {
-		batch := msgs[start:min(start+10, len(msgs))]
-		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(batch))
-		for i, m := range batch {
-			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.msg.ReceiptHandle, VisibilityTimeout: 0}
-		}
-		out, err := s.cfg.SQS.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(s.cfg.DLQURL), Entries: entries})
-		if err != nil {
-			problems = append(problems, err)
-			continue
-		}
-		for _, f := range out.Failed {
-			problems = append(problems, fmt.Errorf("entry %s: %s", aws.ToString(f.Id), aws.ToString(f.Message)))
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("could not make %d listed messages visible again (they reappear within %s): %w", len(problems), ScanVisibility, errors.Join(problems...))
+	// Releasing must happen even on Ctrl-C.
+	if err := s.dlq.Release(context.WithoutCancel(ctx), handles(msgs)); err != nil {
+		return fmt.Errorf("could not make listed messages visible again (they reappear within %s): %w", ScanVisibility, err)
 	}
 	return nil
+}
+
+// releaseOrWarn releases msgs on a path that already has its own outcome;
+// a failure only delays their return by ScanVisibility, so it is logged.
+func (s *Service) releaseOrWarn(ctx context.Context, msgs []scanned) {
+	if err := s.release(ctx, msgs); err != nil {
+		s.cfg.Logger.Warn("release DLQ messages", "messages", len(msgs), "error", err.Error())
+	}
+}
+
+func handles(msgs []scanned) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i] = aws.ToString(m.msg.ReceiptHandle)
+	}
+	return out
 }
 
 // List returns up to limit failed jobs (0: up to MaxScan). It leaves the DLQ
@@ -247,11 +248,9 @@ func (s *Service) find(ctx context.Context, ids []string) (map[string]scanned, e
 			rest = append(rest, m)
 		}
 	}
-	if rerr := s.release(ctx, rest); rerr != nil {
-		s.cfg.Logger.Warn("release after scan", "error", rerr.Error())
-	}
+	s.releaseOrWarn(ctx, rest)
 	if err != nil {
-		_ = s.release(ctx, values(found))
+		s.releaseOrWarn(ctx, values(found))
 		return nil, err
 	}
 	return found, nil
@@ -301,7 +300,7 @@ func (s *Service) Retry(ctx context.Context, ids []string) ([]Outcome, error) {
 		if err != nil {
 			o.Result, o.Error = "failed", "send to the source queue: "+err.Error()
 			failed++
-			_ = s.release(ctx, []scanned{m})
+			s.releaseOrWarn(ctx, []scanned{m})
 			out = append(out, o)
 			continue
 		}
@@ -314,7 +313,7 @@ func (s *Service) Retry(ctx context.Context, ids []string) ([]Outcome, error) {
 		s.cfg.Logger.Info("failed job retried", "message_id", id, "new_message_id", o.NewMessageID, "provider", o.Provider, "event_key", o.EventKey)
 		out = append(out, o)
 	}
-	_ = s.release(ctx, values(found)) // duplicates of an id asked twice
+	s.releaseOrWarn(ctx, values(found)) // duplicates of an id asked twice
 	if failed > 0 {
 		return out, fmt.Errorf("%d of %d messages could not be retried", failed, len(ids))
 	}
@@ -334,7 +333,7 @@ func (s *Service) Forget(ctx context.Context, id string) (Outcome, error) {
 	}
 	o := Outcome{MessageID: id, Provider: m.job.Provider, EventKey: m.job.EventKey}
 	if _, err := s.cfg.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.cfg.DLQURL), ReceiptHandle: m.msg.ReceiptHandle}); err != nil {
-		_ = s.release(ctx, []scanned{m})
+		s.releaseOrWarn(ctx, []scanned{m})
 		return o, fmt.Errorf("delete %s from the DLQ: %w", id, err)
 	}
 	o.Result = "forgotten"

@@ -196,18 +196,19 @@ func (s *Service) MoveClientSide(ctx context.Context, progress func(moved int)) 
 			i, _ := strconv.Atoi(aws.ToString(e.Id))
 			sent[i] = true
 		}
-		var unsent []scanned
+		var copied, unsent []scanned
 		for i, m := range msgs {
-			if !sent[i] {
+			if sent[i] {
+				copied = append(copied, m)
+			} else {
 				unsent = append(unsent, m)
-				continue
 			}
-			// Only what the source queue holds leaves the DLQ.
-			if _, err := s.cfg.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.cfg.DLQURL), ReceiptHandle: m.msg.ReceiptHandle}); err != nil {
-				s.cfg.Logger.Warn("moved message not deleted from the DLQ; a second copy will be deduplicated", "message_id", aws.ToString(m.msg.MessageId), "error", err.Error())
-			}
-			moved++
 		}
+		// Only what the source queue holds leaves the DLQ.
+		if err := s.dlq.Delete(ctx, handles(copied)); err != nil {
+			s.cfg.Logger.Warn("moved messages not deleted from the DLQ; their second copies will be deduplicated", "error", err.Error())
+		}
+		moved += len(copied)
 		if progress != nil {
 			progress(moved)
 		}

@@ -41,12 +41,15 @@ func New(w io.Writer, format Format, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// FromEnv returns a JSON logger on stdout at LOG_LEVEL. An invalid level is
-// reported on the returned logger and info is used, so that a typo in a
-// Lambda's configuration never silences it.
-func FromEnv() *slog.Logger {
-	level, err := ParseLevel(os.Getenv("LOG_LEVEL"))
-	log := New(os.Stdout, FormatJSON, level)
+// FromEnv returns a JSON logger on stdout at LOG_LEVEL (the Lambdas').
+func FromEnv() *slog.Logger { return JSON(os.Stdout, os.Getenv) }
+
+// JSON returns a JSON logger on w at getenv("LOG_LEVEL"). An invalid level
+// is reported on the returned logger and info is used, so that a typo in a
+// configuration never silences it.
+func JSON(w io.Writer, getenv func(string) string) *slog.Logger {
+	level, err := ParseLevel(getenv("LOG_LEVEL"))
+	log := New(w, FormatJSON, level)
 	if err != nil {
 		log.Warn("invalid LOG_LEVEL, using info", Err(err))
 	}

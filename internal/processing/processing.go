@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/payments-hub/hub/internal/envelope"
@@ -26,6 +27,17 @@ import (
 	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/transaction"
 )
+
+// FailureName names the failure record of a message whose body may not
+// decode: by its provider and event key attributes, which the intake always
+// sets, or, for a message the intake did not write, "unknown" and
+// "message:<id>".
+func FailureName(provider, eventKey, messageID string) (string, string) {
+	if provider == "" || eventKey == "" {
+		return "unknown", "message:" + messageID
+	}
+	return provider, eventKey
+}
 
 // leaseMargin is how long a claim outlives its job's deadline.
 const leaseMargin = 2 * time.Second
@@ -174,10 +186,7 @@ func (p *Processor) Process(ctx context.Context, m Message, deadline time.Time) 
 	if err != nil {
 		// Name the failure after the message's attributes, which the
 		// intake always sets, so `hubctl failed list` can still show it.
-		provider, key := m.Attributes[envelope.AttrProvider], m.Attributes[envelope.AttrEventKey]
-		if provider == "" || key == "" {
-			provider, key = "unknown", "message:"+m.ID
-		}
+		provider, key := FailureName(m.Attributes[envelope.AttrProvider], m.Attributes[envelope.AttrEventKey], m.ID)
 		return p.fail(ctx, log, m, attempt, env, provider, key, "", Permanent(err))
 	}
 	log = log.With(slog.String("provider", env.Provider), slog.String(keyAttr(env.Provider), env.EventKey),
@@ -349,16 +358,14 @@ func (p *Processor) ProcessBatch(ctx context.Context, msgs []Message, deadline t
 		concurrency = 1
 	}
 	sem := make(chan struct{}, concurrency)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
 	for i := range msgs {
 		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; done <- struct{}{} }()
+		wg.Go(func() {
+			defer func() { <-sem }()
 			results[i] = p.Process(ctx, msgs[i], deadline)
-		}()
+		})
 	}
-	for range msgs {
-		<-done
-	}
+	wg.Wait()
 	return results
 }

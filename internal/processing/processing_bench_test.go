@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,14 +14,6 @@ import (
 	"github.com/payments-hub/hub/internal/retry"
 	"github.com/payments-hub/hub/internal/store/memstore"
 )
-
-// benchVisibility is an in-memory processing.Visibility.
-type benchVisibility struct{ changes atomic.Int64 }
-
-func (v *benchVisibility) ChangeVisibility(context.Context, string, time.Duration) error {
-	v.changes.Add(1)
-	return nil
-}
 
 // benchIgnore is a job that decides nothing: the core's own cost.
 type benchIgnore struct{}
@@ -38,24 +29,14 @@ func benchMessages(b *testing.B, n int) []processing.Message {
 	created := time.Now()
 	msgs := make([]processing.Message, n)
 	for i := range msgs {
-		id, tx := fmt.Sprintf("evt_bench_%d", i), fmt.Sprintf("tx_bench_%d", i)
-		payload := fmt.Sprintf(`{"id":%q,"object":"event","type":"payment_intent.succeeded","created":%d,"livemode":false,`+
-			`"data":{"object":{"id":"pi_bench_%d","object":"payment_intent","amount":1500,"currency":"eur","metadata":{"transaction_id":%q}}}}`,
-			id, created.Unix(), i, tx)
-		body, err := envelope.Encode(envelope.Envelope{Version: 1, Provider: envelope.ProviderStripe, EventKey: id,
-			EventType: "payment_intent.succeeded", TransactionID: tx, ReceivedAt: created.UTC(), Payload: payload})
-		if err != nil {
-			b.Fatal(err)
-		}
-		msgs[i] = processing.Message{ID: fmt.Sprintf("msg-%d", i), ReceiptHandle: fmt.Sprintf("rh-%d", i), Body: body, Attempt: 1,
-			Attributes: map[string]string{envelope.AttrProvider: envelope.ProviderStripe, envelope.AttrEventKey: id}}
+		msgs[i] = stripeMessage(fmt.Sprint(i), fmt.Sprintf("evt_bench_%d", i), "payment_intent.succeeded", fmt.Sprintf("tx_bench_%d", i), created)
 	}
 	return msgs
 }
 
 func benchProcessor(b *testing.B, job processing.Job, log *slog.Logger) *processing.Processor {
 	b.Helper()
-	p, err := processing.New(processing.Config{Store: memstore.New(0), Visibility: &benchVisibility{}, Jobs: map[string]processing.Job{envelope.ProviderStripe: job},
+	p, err := processing.New(processing.Config{Store: memstore.New(0), Visibility: &noVisibility{}, Jobs: map[string]processing.Job{envelope.ProviderStripe: job},
 		Policy: retry.Default(), JobTimeout: 10 * time.Second, Logger: log})
 	if err != nil {
 		b.Fatal(err)

@@ -90,50 +90,55 @@ func (c *Consumer) ChangeVisibility(ctx context.Context, receiptHandle string, h
 // Delete deletes messages by receipt handle, in batches of 10. It returns an
 // error naming every entry SQS refused: a batch call can fail per entry.
 func (c *Consumer) Delete(ctx context.Context, receiptHandles []string) error {
-	var problems []string
-	for start := 0; start < len(receiptHandles); start += 10 {
-		batch := receiptHandles[start:min(start+10, len(receiptHandles))]
+	return inBatches(receiptHandles, "DeleteMessageBatch", func(batch []string) ([]types.BatchResultErrorEntry, error) {
 		entries := make([]types.DeleteMessageBatchRequestEntry, len(batch))
 		for i, h := range batch {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
 		}
 		out, err := c.api.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(c.url), Entries: entries})
 		if err != nil {
-			return fmt.Errorf("sqs DeleteMessageBatch: %w", err)
+			return nil, err
 		}
-		for _, f := range out.Failed {
-			problems = append(problems, fmt.Sprintf("entry %s: %s %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("sqs DeleteMessageBatch: %d entries failed: %s", len(problems), strings.Join(problems, "; "))
-	}
-	return nil
+		return out.Failed, nil
+	})
 }
 
 // Release makes messages visible again at once (a worker shutting down with
-// messages it has not started).
+// messages it has not started, a DLQ scan done with what it read).
 func (c *Consumer) Release(ctx context.Context, receiptHandles []string) error {
-	var problems []string
-	for start := 0; start < len(receiptHandles); start += 10 {
-		batch := receiptHandles[start:min(start+10, len(receiptHandles))]
+	return inBatches(receiptHandles, "ChangeMessageVisibilityBatch", func(batch []string) ([]types.BatchResultErrorEntry, error) {
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(batch))
 		for i, h := range batch {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: 0}
 		}
 		out, err := c.api.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(c.url), Entries: entries})
 		if err != nil {
-			return fmt.Errorf("sqs ChangeMessageVisibilityBatch: %w", err)
+			return nil, err
 		}
-		for _, f := range out.Failed {
-			problems = append(problems, fmt.Sprintf("entry %s: %s %s", aws.ToString(f.Id), aws.ToString(f.Code), aws.ToString(f.Message)))
+		return out.Failed, nil
+	})
+}
+
+// inBatches calls send with up to 10 handles at a time and gathers the
+// entries SQS refused into one error.
+func inBatches(handles []string, op string, send func([]string) ([]types.BatchResultErrorEntry, error)) error {
+	var problems []string
+	for start := 0; start < len(handles); start += 10 {
+		failed, err := send(handles[start:min(start+10, len(handles))])
+		if err != nil {
+			return fmt.Errorf("sqs %s: %w", op, err)
+		}
+		for _, f := range failed {
+			problems = append(problems, fmt.Sprintf("entry %d: %s %s", start+atoi(aws.ToString(f.Id)), aws.ToString(f.Code), aws.ToString(f.Message)))
 		}
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("sqs ChangeMessageVisibilityBatch: %d entries failed: %s", len(problems), strings.Join(problems, "; "))
+		return fmt.Errorf("sqs %s: %d entries failed: %s", op, len(problems), strings.Join(problems, "; "))
 	}
 	return nil
 }
+
+func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
 
 // Attributes returns the queue's attributes.
 func (c *Consumer) Attributes(ctx context.Context) (map[string]string, error) {

@@ -17,6 +17,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/payments-hub/hub/internal/transaction"
@@ -76,6 +78,28 @@ type EventRecord struct {
 	// ExpiresAt is when the record may be deleted (DynamoDB TTL); zero while
 	// the event is not settled.
 	ExpiresAt time.Time `json:"expires_at,omitempty"`
+}
+
+// RecordKey is an event record's key: provider and event key joined by "#".
+func RecordKey(provider, eventKey string) (string, error) {
+	switch {
+	case provider == "":
+		return "", errors.New("no provider")
+	case strings.Contains(provider, "#"):
+		// "#" separates the two parts of the key; a provider holding one
+		// could name another provider's event.
+		return "", fmt.Errorf("provider %q contains '#'", provider)
+	case eventKey == "":
+		return "", errors.New("no event key")
+	}
+	return provider + "#" + eventKey, nil
+}
+
+// Expired reports whether the record's retention has run out, at the
+// granularity DynamoDB's TTL stores it (seconds). TTL deletes late, so an
+// expired record counts as absent.
+func (r EventRecord) Expired(now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && r.ExpiresAt.Unix() < now.Unix()
 }
 
 // Claim is one attempt's request to hold an event.

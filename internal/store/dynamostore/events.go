@@ -61,26 +61,6 @@ const (
 // item that failed a condition and the item changes before it is read.
 const maxClaimTries = 3
 
-func eventPK(provider, eventKey string) (string, error) {
-	switch {
-	case provider == "":
-		return "", errors.New("no provider")
-	case strings.Contains(provider, "#"):
-		// "#" separates the two parts of the key; a provider holding one
-		// could name another provider's event.
-		return "", fmt.Errorf("provider %q contains '#'", provider)
-	case eventKey == "":
-		return "", errors.New("no event key")
-	}
-	return provider + "#" + eventKey, nil
-}
-
-// expired reports whether a record's retention has run out, at the
-// granularity DynamoDB stores it (seconds).
-func expired(rec store.EventRecord, now time.Time) bool {
-	return !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Unix() < now.Unix()
-}
-
 // setOptional adds "#name = :name" to an update when value is not empty, so
 // that a delivery that lacks a detail never erases one recorded earlier.
 func setOptional(set []string, values map[string]types.AttributeValue, name, value string) []string {
@@ -93,7 +73,7 @@ func setOptional(set []string, values map[string]types.AttributeValue, name, val
 
 // Claim implements store.Store with one conditional UpdateItem.
 func (s *Store) Claim(ctx context.Context, c store.Claim) (store.ClaimResult, store.EventRecord, error) {
-	pk, err := eventPK(c.Provider, c.EventKey)
+	pk, err := store.RecordKey(c.Provider, c.EventKey)
 	if err == nil {
 		err = validateClaim(c)
 	}
@@ -152,7 +132,7 @@ func (s *Store) Claim(ctx context.Context, c store.Claim) (store.ClaimResult, st
 		}
 		if found {
 			switch {
-			case expired(holder, c.Now):
+			case holder.Expired(c.Now):
 			case holder.Status == store.Processed:
 				return store.AlreadyProcessed, holder, nil
 			case holder.Status == store.InProgress && holder.Token == c.Token:
@@ -196,7 +176,7 @@ func (s *Store) failedItem(ctx context.Context, pk string, ccf *types.Conditiona
 
 // Complete implements store.Store with one conditional UpdateItem.
 func (s *Store) Complete(ctx context.Context, provider, eventKey, token, outcome string, now time.Time) error {
-	pk, err := eventPK(provider, eventKey)
+	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("dynamostore: complete: %w", err)
 	}
@@ -232,7 +212,7 @@ func (s *Store) Complete(ctx context.Context, provider, eventKey, token, outcome
 // Fail implements store.Store with one conditional UpdateItem. A FAILED
 // record has no expiry: it stays until an operator sees it.
 func (s *Store) Fail(ctx context.Context, f store.Failure) error {
-	pk, err := eventPK(f.Provider, f.EventKey)
+	pk, err := store.RecordKey(f.Provider, f.EventKey)
 	if err == nil && f.Now.IsZero() {
 		err = errors.New("no time")
 	}
@@ -298,7 +278,7 @@ func (s *Store) Fail(ctx context.Context, f store.Failure) error {
 
 // Event implements store.Store with one consistent GetItem.
 func (s *Store) Event(ctx context.Context, provider, eventKey string) (store.EventRecord, error) {
-	pk, err := eventPK(provider, eventKey)
+	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return store.EventRecord{}, fmt.Errorf("dynamostore: event: %w", err)
 	}
@@ -306,7 +286,7 @@ func (s *Store) Event(ctx context.Context, provider, eventKey string) (store.Eve
 	if err != nil {
 		return store.EventRecord{}, fmt.Errorf("dynamostore: event %s: %w", pk, err)
 	}
-	if !found || expired(rec, time.Now()) {
+	if !found || rec.Expired(time.Now()) {
 		return store.EventRecord{}, fmt.Errorf("dynamostore: event %s: %w", pk, store.ErrNotFound)
 	}
 	return rec, nil
@@ -367,7 +347,7 @@ func (s *Store) getEvent(ctx context.Context, pk string) (store.EventRecord, boo
 // Forget implements store.Store with one conditional UpdateItem. The record
 // then expires like a processed one.
 func (s *Store) Forget(ctx context.Context, provider, eventKey string, now time.Time) error {
-	pk, err := eventPK(provider, eventKey)
+	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("dynamostore: forget: %w", err)
 	}
@@ -398,7 +378,7 @@ func (s *Store) Forget(ctx context.Context, provider, eventKey string, now time.
 		switch {
 		case err != nil:
 			return fmt.Errorf("dynamostore: forget %s: %w", pk, err)
-		case !found || expired(rec, now):
+		case !found || rec.Expired(now):
 			return fmt.Errorf("dynamostore: forget %s: %w", pk, store.ErrNotFound)
 		case rec.Status != store.Failed:
 			return fmt.Errorf("dynamostore: forget %s: the event is %s, not %s", pk, rec.Status, store.Failed)

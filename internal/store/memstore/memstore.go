@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,31 +47,15 @@ func New(retention time.Duration) *Store {
 	}
 }
 
-func eventPK(provider, eventKey string) (string, error) {
-	switch {
-	case provider == "":
-		return "", errors.New("no provider")
-	case strings.Contains(provider, "#"):
-		return "", fmt.Errorf("provider %q contains '#'", provider)
-	case eventKey == "":
-		return "", errors.New("no event key")
-	}
-	return provider + "#" + eventKey, nil
-}
-
 // The precision of the DynamoDB store: leases in unix milliseconds, expiry
 // in unix seconds, other times in UTC.
 func ms(t time.Time) time.Time  { return time.UnixMilli(t.UnixMilli()).UTC() }
 func sec(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
 
-func expired(rec store.EventRecord, now time.Time) bool {
-	return !rec.ExpiresAt.IsZero() && rec.ExpiresAt.Unix() < now.Unix()
-}
-
 // lookup returns the record for pk, treating an expired one as absent.
 func (s *Store) lookup(pk string, now time.Time) (store.EventRecord, bool) {
 	rec, ok := s.events[pk]
-	if !ok || expired(rec, now) {
+	if !ok || rec.Expired(now) {
 		return store.EventRecord{}, false
 	}
 	return rec, true
@@ -80,7 +63,7 @@ func (s *Store) lookup(pk string, now time.Time) (store.EventRecord, bool) {
 
 // Claim implements store.Store.
 func (s *Store) Claim(_ context.Context, c store.Claim) (store.ClaimResult, store.EventRecord, error) {
-	pk, err := eventPK(c.Provider, c.EventKey)
+	pk, err := store.RecordKey(c.Provider, c.EventKey)
 	if err == nil {
 		err = validateClaim(c)
 	}
@@ -92,7 +75,7 @@ func (s *Store) Claim(_ context.Context, c store.Claim) (store.ClaimResult, stor
 	// Like DynamoDB's UpdateItem, a claim updates the stored record in
 	// place, expired or not: its history stays.
 	rec, exists := s.events[pk]
-	if exists && !expired(rec, c.Now) {
+	if exists && !rec.Expired(c.Now) {
 		switch {
 		case rec.Status == store.Processed:
 			return store.AlreadyProcessed, rec, nil
@@ -138,7 +121,7 @@ func setOptional(field *string, value string) {
 
 // Complete implements store.Store.
 func (s *Store) Complete(_ context.Context, provider, eventKey, token, outcome string, now time.Time) error {
-	pk, err := eventPK(provider, eventKey)
+	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("memstore: complete: %w", err)
 	}
@@ -164,7 +147,7 @@ func (s *Store) Complete(_ context.Context, provider, eventKey, token, outcome s
 
 // Fail implements store.Store.
 func (s *Store) Fail(_ context.Context, f store.Failure) error {
-	pk, err := eventPK(f.Provider, f.EventKey)
+	pk, err := store.RecordKey(f.Provider, f.EventKey)
 	if err == nil && f.Now.IsZero() {
 		err = errors.New("no time")
 	}
@@ -180,7 +163,7 @@ func (s *Store) Fail(_ context.Context, f store.Failure) error {
 		}
 	} else {
 		live := rec.Status == store.InProgress && !rec.LeaseUntil.Before(f.Now.Truncate(time.Millisecond))
-		if exists && (rec.Status == store.Processed || live) && !expired(rec, f.Now) {
+		if exists && (rec.Status == store.Processed || live) && !rec.Expired(f.Now) {
 			return fmt.Errorf("memstore: fail %s: %w", pk, store.ErrLeaseLost)
 		}
 		rec.Attempts++
@@ -213,7 +196,7 @@ func (s *Store) Fail(_ context.Context, f store.Failure) error {
 
 // Event implements store.Store.
 func (s *Store) Event(_ context.Context, provider, eventKey string) (store.EventRecord, error) {
-	pk, err := eventPK(provider, eventKey)
+	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return store.EventRecord{}, fmt.Errorf("memstore: event: %w", err)
 	}
@@ -248,7 +231,7 @@ func (s *Store) Failures(_ context.Context, limit int) ([]store.EventRecord, err
 
 // Forget implements store.Store.
 func (s *Store) Forget(_ context.Context, provider, eventKey string, now time.Time) error {
-	pk, err := eventPK(provider, eventKey)
+	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("memstore: forget: %w", err)
 	}
