@@ -62,7 +62,7 @@ Examples:
 `
 
 func failedService(ctx context.Context, c *cli) (*failedjobs.Service, app.AWS, error) {
-	a, err := app.LoadAWS(ctx)
+	a, err := app.LoadAWS(ctx, "hubctl failed")
 	if err != nil {
 		return nil, a, err
 	}

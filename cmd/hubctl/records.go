@@ -19,7 +19,7 @@ func init() {
 }
 
 func openStore(ctx context.Context, c *cli) (store.Store, error) {
-	a, err := app.LoadAWS(ctx)
+	a, err := app.LoadAWS(ctx, "hubctl records")
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ Example:
 	if err != nil {
 		return usagef("%v", err)
 	}
-	a, err := app.LoadAWS(ctx)
+	a, err := app.LoadAWS(ctx, "hubctl setup")
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ Example:
 		return usagef("%v", err)
 	}
 	log := newLogger(c)
-	a, err := app.LoadAWS(ctx)
+	a, err := app.LoadAWS(ctx, "hubctl work")
 	if err != nil {
 		return err
 	}

@@ -8,11 +8,10 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/payments-hub/hub/internal/apigateway"
+	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/logging"
@@ -29,12 +28,12 @@ func main() {
 		os.Exit(1)
 	}
 
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	a, err := app.LoadAWS(ctx, "ingest")
 	if err != nil {
 		fail("load AWS configuration", err)
 	}
 	cfg, err := config.LoadIngest(ctx, os.Getenv, func() (secrets.ParameterStore, error) {
-		return ssm.NewFromConfig(awsCfg), nil
+		return ssm.NewFromConfig(a.Config), nil
 	})
 	if err != nil {
 		fail("invalid configuration", err)
@@ -43,7 +42,7 @@ func main() {
 	if err != nil {
 		fail("invalid configuration", err)
 	}
-	queue, err := sqsqueue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL)
+	queue, err := sqsqueue.NewPublisher(a.SQS, cfg.QueueURL)
 	if err != nil {
 		fail("invalid configuration", err)
 	}

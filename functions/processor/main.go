@@ -26,7 +26,7 @@ func main() {
 	if err != nil {
 		fail("invalid configuration", err)
 	}
-	aws, err := app.LoadAWS(ctx)
+	aws, err := app.LoadAWS(ctx, "processor")
 	if err != nil {
 		fail("invalid configuration", err)
 	}

@@ -35,9 +35,21 @@ type AWS struct {
 	DynamoDB *dynamodb.Client
 }
 
-// LoadAWS loads the default configuration and builds the clients.
-func LoadAWS(ctx context.Context) (AWS, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+// loadOptions are added to every LoadAWS call by build-tagged files: the
+// iamrecord build (tests only) records the AWS operations each component
+// performs, to hold Terraform's IAM policies to what the code calls.
+var loadOptions []func(component string) func(*awsconfig.LoadOptions) error
+
+// LoadAWS loads the default configuration and builds the clients for one
+// component of the hub ("ingest", "processor", or a hubctl command such as
+// "hubctl failed list"); the component only labels what the iamrecord build
+// records.
+func LoadAWS(ctx context.Context, component string) (AWS, error) {
+	opts := make([]func(*awsconfig.LoadOptions) error, 0, len(loadOptions))
+	for _, o := range loadOptions {
+		opts = append(opts, o(component))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
 		return AWS{}, fmt.Errorf("load AWS configuration: %w", err)
 	}

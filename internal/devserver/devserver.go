@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer ln.Close()
 	base := "http://" + ln.Addr().String()
 
-	a, err := app.LoadAWS(ctx)
+	a, err := app.LoadAWS(ctx, "hubctl dev")
 	if err != nil {
 		return err
 	}
