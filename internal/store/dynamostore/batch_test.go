@@ -1,0 +1,201 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/store"
+)
+
+// batchTables creates uniquely named tables on DynamoDB Local.
+func batchTables(t *testing.T) (*dynamodb.Client, string, string) {
+	t.Helper()
+	c := awstest.DynamoDB(t)
+	events, txs := awstest.Name("batch-ev"), awstest.Name("batch-tx")
+	if err := CreateTables(context.Background(), c, events, txs); err != nil {
+		t.Fatalf("create tables: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, name := range []string{events, txs} {
+			_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+		}
+	})
+	return c, events, txs
+}
+
+// putFailed writes a FAILED record as the processor leaves it; expiresAt
+// zero means none.
+func putFailed(t *testing.T, c *dynamodb.Client, table string, ref store.EventRef, expiresAt time.Time) {
+	t.Helper()
+	pk, err := store.RecordKey(ref.Provider, ref.EventKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := map[string]types.AttributeValue{
+		attrPK: str(pk), attrProvider: str(ref.Provider), attrEventKey: str(ref.EventKey), attrStatus: str(string(store.Failed)),
+		attrAttempts: num(3), attrLastError: str("checkPayment: HTTP 500 for " + ref.EventKey), attrLastFailedAt: timestamp(time.Now()),
+	}
+	if !expiresAt.IsZero() {
+		item[attrExpiresAt] = num(expiresAt.Unix())
+	}
+	if _, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEventsReadsInBatchesAndLeavesOutMissingAndExpiredRecords(t *testing.T) {
+	t.Parallel()
+	c, events, txs := batchTables(t)
+	counting := &countingBatches{API: c, batch: c}
+	s, err := New(counting, events, txs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []store.EventRef
+	for i := range 250 {
+		ref := store.EventRef{Provider: "monetbil", EventKey: fmt.Sprintf("MB-%d:success", i)}
+		refs = append(refs, ref)
+		switch {
+		case i%10 == 0: // missing
+		case i%10 == 1:
+			putFailed(t, c, events, ref, time.Now().Add(-time.Hour)) // expired, not yet deleted by TTL
+		default:
+			putFailed(t, c, events, ref, time.Time{})
+		}
+	}
+	refs = append(refs, refs[2], refs[3]) // asked twice
+	got, err := s.Events(context.Background(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 200 {
+		t.Fatalf("%d records, want the 200 that exist and have not expired", len(got))
+	}
+	for i, ref := range refs[:250] {
+		rec, ok := got[ref]
+		switch {
+		case i%10 <= 1 && ok:
+			t.Errorf("%v: found %+v, want absent", ref, rec)
+		case i%10 > 1 && (!ok || rec.EventKey != ref.EventKey || rec.Status != store.Failed || rec.Attempts != 3):
+			t.Errorf("%v: got %+v (found %t)", ref, rec, ok)
+		}
+	}
+	if n := counting.calls(); n != 3 {
+		t.Errorf("%d BatchGetItem calls for 250 distinct keys, want 3 (100 keys a call)", n)
+	}
+}
+
+func TestEventsRetriesUnprocessedKeys(t *testing.T) {
+	t.Parallel()
+	c, events, txs := batchTables(t)
+	var refs []store.EventRef
+	for i := range 30 {
+		ref := store.EventRef{Provider: "stripe", EventKey: fmt.Sprintf("evt_%d", i)}
+		putFailed(t, c, events, ref, time.Time{})
+		refs = append(refs, ref)
+	}
+	// DynamoDB leaves keys unprocessed under throttling: answer only 7 keys
+	// per call and hand the rest back.
+	throttled := &countingBatches{API: c, batch: c, answer: 7}
+	s, err := New(throttled, events, txs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(context.Background(), refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 30 {
+		t.Fatalf("%d records, want 30", len(got))
+	}
+	if n := throttled.calls(); n != 5 {
+		t.Errorf("%d calls, want 5 (30 keys, 7 answered per call)", n)
+	}
+}
+
+func TestEventsGivesUpOnKeysThatStayUnprocessed(t *testing.T) {
+	t.Parallel()
+	c, events, txs := batchTables(t)
+	ref := store.EventRef{Provider: "stripe", EventKey: "evt_throttled"}
+	putFailed(t, c, events, ref, time.Time{})
+	s, err := New(&countingBatches{API: c, batch: c, answer: -1}, events, txs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Events(context.Background(), []store.EventRef{ref}); err == nil {
+		t.Fatal("Events succeeded although DynamoDB never processed the key")
+	}
+}
+
+func TestEventsWithoutBatchGetItemReadsEachRecord(t *testing.T) {
+	t.Parallel()
+	c, events, txs := batchTables(t)
+	ref := store.EventRef{Provider: "stripe", EventKey: "evt_single"}
+	putFailed(t, c, events, ref, time.Time{})
+	s, err := New(struct{ API }{c}, events, txs) // hides BatchGetItem
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Events(context.Background(), []store.EventRef{ref, {Provider: "stripe", EventKey: "evt_missing"}})
+	if err != nil || len(got) != 1 || got[ref].EventKey != "evt_single" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if _, err := s.Events(context.Background(), []store.EventRef{{Provider: "", EventKey: "x"}}); err == nil {
+		t.Fatal("a ref without a provider was accepted")
+	}
+}
+
+// countingBatches counts BatchGetItem calls; with answer > 0 it sends only
+// that many keys per call to DynamoDB and returns the others as
+// unprocessed, and with answer < 0 it processes none.
+type countingBatches struct {
+	API
+	batch  batchGetter
+	answer int
+	mu     sync.Mutex
+	n      int
+}
+
+func (c *countingBatches) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+func (c *countingBatches) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	if c.answer == 0 {
+		return c.batch.BatchGetItem(ctx, in, o...)
+	}
+	var table string
+	var ka types.KeysAndAttributes
+	for table, ka = range in.RequestItems {
+	}
+	n := min(max(c.answer, 0), len(ka.Keys))
+	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
+	if n > 0 {
+		sent := ka
+		sent.Keys = ka.Keys[:n]
+		resp, err := c.batch.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: sent}}, o...)
+		if err != nil {
+			return nil, err
+		}
+		out.Responses = resp.Responses
+	}
+	if rest := ka.Keys[n:]; len(rest) > 0 {
+		left := ka
+		left.Keys = rest
+		out.UnprocessedKeys = map[string]types.KeysAndAttributes{table: left}
+	}
+	return out, nil
+}
