@@ -1,0 +1,102 @@
+package failedjobs
+
+import (
+	"context"
+	"sync"
+
+	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/processing"
+	"github.com/payments-hub/hub/internal/sqsqueue"
+	"github.com/payments-hub/hub/internal/store"
+)
+
+// readBatch is how many records one Records.Events call asks for:
+// DynamoDB's BatchGetItem takes 100 keys.
+const readBatch = 100
+
+// describe names a message by its attributes alone.
+func describe(m sqsqueue.Received) FailedJob {
+	j := FailedJob{
+		MessageID: m.ID, Provider: m.Attributes[envelope.AttrProvider], EventKey: m.Attributes[envelope.AttrEventKey],
+		EventType: m.Attributes[envelope.AttrEventType], TransactionID: m.Attributes[envelope.AttrTransactionID],
+		ReceiveCount: m.ReceiveCount, EnqueuedAt: m.SentAt,
+	}
+	// The name the processor records a failure under, also for a message
+	// whose attributes are missing.
+	j.Provider, j.EventKey = processing.FailureName(j.Provider, j.EventKey, j.MessageID)
+	return j
+}
+
+func refOf(j FailedJob) store.EventRef { return store.EventRef{Provider: j.Provider, EventKey: j.EventKey} }
+
+// join describes msgs and joins them with their failure records, read in
+// batches of readBatch, ReadConcurrency batches at a time. A batch that
+// cannot be read marks its jobs "unreadable" rather than failing the list.
+func (s *Service) join(ctx context.Context, msgs []sqsqueue.Received, progress func(joined int)) []FailedJob {
+	jobs := make([]FailedJob, len(msgs))
+	var refs []store.EventRef
+	seen := map[store.EventRef]bool{}
+	for i, m := range msgs {
+		jobs[i] = describe(m)
+		if r := refOf(jobs[i]); !seen[r] {
+			seen[r] = true
+			refs = append(refs, r)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		records = make(map[store.EventRef]store.EventRecord, len(refs))
+		failed  = map[store.EventRef]string{}
+		joined  int
+		wg      sync.WaitGroup
+		slots   = make(chan struct{}, s.cfg.ReadConcurrency)
+	)
+	for start := 0; start < len(refs); start += readBatch {
+		chunk := refs[start:min(start+readBatch, len(refs))]
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			got, err := s.cfg.Records.Events(ctx, chunk)
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range chunk {
+				if err != nil {
+					failed[r] = err.Error()
+				} else if rec, ok := got[r]; ok {
+					records[r] = rec
+				}
+			}
+			joined += len(chunk)
+			if progress != nil {
+				progress(joined)
+			}
+		})
+	}
+	wg.Wait()
+	for i := range jobs {
+		fill(&jobs[i], records, failed)
+	}
+	return jobs
+}
+
+// fill completes a job with what its record says.
+func fill(j *FailedJob, records map[store.EventRef]store.EventRecord, failed map[store.EventRef]string) {
+	r := refOf(*j)
+	if msg, bad := failed[r]; bad {
+		j.Record, j.Error = "unreadable", "failure record unreadable: "+msg
+		return
+	}
+	rec, ok := records[r]
+	if !ok {
+		j.Record, j.Error = "missing", "no failure record (the event may have been forgotten or never processed)"
+		return
+	}
+	j.Record = string(rec.Status)
+	j.Attempts, j.FailedAt, j.Error, j.ErrorType, j.Permanent = rec.Attempts, rec.LastFailedAt, rec.LastError, rec.ErrorType, rec.Permanent
+	if j.EventType == "" {
+		j.EventType = rec.EventType
+	}
+	if j.TransactionID == "" {
+		j.TransactionID = rec.TransactionID
+	}
+}
