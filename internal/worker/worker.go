@@ -1,5 +1,4 @@
-// Package worker is the long-running consumer (`hubctl work`, the
-// `queue:work` of this project): it long-polls the queue, runs up to
+// Package worker is the long-running consumer behind `hubctl work`: it long-polls the queue, runs up to
 // Concurrency jobs at once through the processing core, deletes finished
 // messages in batches, and on shutdown stops receiving, lets running jobs
 // finish within their timeout, and makes the messages it had not started
@@ -28,16 +27,20 @@ type Queue interface {
 type Config struct {
 	Queue     Queue
 	Processor *processing.Processor
-	// Concurrency is how many jobs run at once (default 2, like
-	// Supervisor's numprocs=2 in the seed).
+	// Concurrency is how many jobs run at once (default 2).
 	Concurrency int
 	// Wait is the long-polling wait (default 20 s, SQS's maximum).
 	Wait time.Duration
 	// MaxTime stops the worker after this long (0: run until stopped).
 	MaxTime time.Duration
 	// Once processes what one receive returns, then stops.
-	Once   bool
-	Logger *slog.Logger
+	Once bool
+	// ShutdownGrace is how long a receive in flight at shutdown is let
+	// finish (default 2 s): cancelling it would lose what SQS had already
+	// picked for it, hidden for the visibility timeout with its receive
+	// count raised. What it returns is released at once.
+	ShutdownGrace time.Duration
+	Logger        *slog.Logger
 }
 
 // Stats counts what a run did.
@@ -62,6 +65,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Wait <= 0 {
 		cfg.Wait = 20 * time.Second
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 2 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -118,7 +124,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		msgs, err := w.cfg.Queue.Receive(ctx, min(free, 10), w.cfg.Wait)
+		msgs, err := w.receive(ctx, min(free, 10))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -135,9 +141,11 @@ func (w *Worker) Run(ctx context.Context) error {
 		backoff, pollErr = time.Second, nil
 		w.count(func(s *Stats) { s.Received += len(msgs) })
 		for i, m := range msgs {
-			select {
-			case slots <- struct{}{}:
-			case <-ctx.Done():
+			if ctx.Err() == nil {
+				select {
+				case slots <- struct{}{}:
+				case <-ctx.Done():
+				}
 			}
 			if ctx.Err() != nil {
 				w.release(work, msgs[i:])
@@ -160,6 +168,38 @@ func (w *Worker) Run(ctx context.Context) error {
 		return pollErr
 	}
 	return nil
+}
+
+// receive long-polls on a context shutdown does not cancel at once: when
+// ctx ends mid-poll, the receive gets ShutdownGrace more to return what SQS
+// picked for it, and the caller releases that.
+func (w *Worker) receive(ctx context.Context, limit int) ([]processing.Message, error) {
+	pollCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	type result struct {
+		msgs []processing.Message
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		msgs, err := w.cfg.Queue.Receive(pollCtx, limit, w.cfg.Wait)
+		done <- result{msgs, err}
+	}()
+	select {
+	case r := <-done:
+		return r.msgs, r.err
+	case <-ctx.Done():
+	}
+	grace := time.NewTimer(w.cfg.ShutdownGrace)
+	defer grace.Stop()
+	select {
+	case r := <-done:
+		return r.msgs, r.err
+	case <-grace.C:
+		cancel()
+		r := <-done
+		return r.msgs, r.err
+	}
 }
 
 func (w *Worker) finish(m processing.Message, r processing.Result, acks chan<- string) {
