@@ -1,8 +1,8 @@
-// Package worker is the long-running consumer behind `hubctl work`: it long-polls the queue, runs up to
-// Concurrency jobs at once through the processing core, deletes finished
-// messages in batches, and on shutdown stops receiving, lets running jobs
-// finish within their timeout, and makes the messages it had not started
-// visible again.
+// Package worker is the long-running consumer behind `hubctl work`: it
+// long-polls the queue, runs up to Concurrency jobs at once through the
+// processing core, deletes finished messages in batches, and on shutdown
+// stops receiving, lets running jobs finish within their timeout, and makes
+// the messages it had not started visible again.
 package worker
 
 import (
