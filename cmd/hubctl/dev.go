@@ -1,22 +1,20 @@
 package main
 
 import (
-	"context"
 	"os"
 
+	"github.com/spf13/cobra"
+
 	"github.com/payments-hub/hub/internal/devserver"
-	"github.com/payments-hub/hub/internal/logging"
 )
 
-func init() {
-	register(command{name: "dev", summary: "run the whole pipeline locally: intake, worker, Monetbil sandbox (make run)", run: runDev})
-}
-
-func runDev(ctx context.Context, c *cli, args []string) error {
-	f := newFlags(c, "dev", `
-Usage: hubctl dev [--addr 127.0.0.1:8080] [--env-file build/dev.env] [--log-format auto|text|json]
-
-Runs the Payments Hub on this machine against local servers (make run starts
+func newDevCmd(c *cli) *cobra.Command {
+	cfg := devserver.Config{}
+	var logFormat string
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "run the whole pipeline locally: intake, worker, Monetbil sandbox (make run)",
+		Long: `Runs the Payments Hub on this machine against local servers (make run starts
 them) or LocalStack (AWS_ENDPOINT_URL): creates the queue, the DLQ and the
 tables with the production settings when missing, serves the intake on the
 same routes as API Gateway, runs the worker, and, unless MONETBIL_API_URL is
@@ -26,36 +24,32 @@ confirms what 'hubctl send monetbil' asks for.
 It writes the environment other terminals need (endpoints, queue URLs, table
 names, the webhook secrets) to --env-file: 'source' it, then use hubctl send,
 hubctl transactions get, hubctl failed list. Secrets not set in the
-environment are generated for the run. Ctrl-C stops it cleanly.
-
-Example:
-  make run
+environment are generated for the run. Ctrl-C stops it cleanly.`,
+		Example: `  make run
   # in another terminal:
   source build/dev.env
-  hubctl send stripe payment_intent.succeeded --transaction tx_1001
-`)
-	addr := f.String("addr", "127.0.0.1:8080", "address the intake listens on")
-	envFile := f.String("env-file", "build/dev.env", "file to write the environment for other terminals to (empty: print it)")
-	logFormat := f.String("log-format", "auto", "auto (text at a terminal, JSON otherwise), text or json")
-	concurrency := f.Int("concurrency", 2, "worker concurrency")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
+  hubctl send stripe payment_intent.succeeded --transaction tx_1001`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level, err := c.env.LogLevel()
+			if err != nil {
+				return usagef("%v", err)
+			}
+			out := os.Stdout
+			if f, ok := c.stdout.(*os.File); ok {
+				out = f
+			}
+			if cfg.Logger, err = devserver.Logger(out, logFormat, level); err != nil {
+				return usagef("%v", err)
+			}
+			cfg.Env, cfg.Out = c.env, c.stderr
+			return devserver.Run(cmd.Context(), cfg)
+		},
 	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	level, err := logging.ParseLevel(c.getenv("LOG_LEVEL"))
-	if err != nil {
-		return usagef("%v", err)
-	}
-	out := os.Stdout
-	if f, ok := c.stdout.(*os.File); ok {
-		out = f
-	}
-	log, err := devserver.Logger(out, *logFormat, level)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	return devserver.Run(ctx, devserver.Config{Addr: *addr, EnvFile: *envFile, Concurrency: *concurrency, Getenv: c.getenv, Logger: log, Out: c.stderr})
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", "127.0.0.1:8080", "address the intake listens on")
+	f.StringVar(&cfg.EnvFile, "env-file", "build/dev.env", "file to write the environment for other terminals to (empty: print it)")
+	f.StringVar(&logFormat, "log-format", "auto", "auto (text at a terminal, JSON otherwise), text or json")
+	f.IntVar(&cfg.Concurrency, "concurrency", 2, "worker concurrency")
+	return cmd
 }

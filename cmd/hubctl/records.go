@@ -2,116 +2,122 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"text/tabwriter"
-	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/store"
+	"github.com/payments-hub/hub/internal/store/dynamostore"
 )
 
-func init() {
-	register(command{name: "transactions", summary: "show a transaction's state: transactions get ID [--json]", run: runTransactions})
-	register(command{name: "events", summary: "show an event's record: events get PROVIDER KEY [--json]", run: runEvents})
-}
-
-func openStore(ctx context.Context, c *cli) (store.Store, error) {
-	a, err := app.LoadAWS(ctx, "hubctl records")
+// openStore opens the tables for the command labelled label.
+func openStore(ctx context.Context, c *cli, label string) (store.Store, error) {
+	a, err := app.LoadAWS(ctx, label)
 	if err != nil {
 		return nil, err
 	}
-	n := app.NamesFromEnv(c.getenv)
-	return app.Store(a, n.EventsTable, n.TransactionsTable)
+	return dynamostore.New(a.DynamoDB, c.env.EventsTable, c.env.TransactionsTable)
 }
 
-func runTransactions(ctx context.Context, c *cli, args []string) error {
-	f := newFlags(c, "transactions", `
-Usage: hubctl transactions get ID [--json]
-
-Shows the stored transaction: its status (pending, succeeded, failed,
+func newTransactionsCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	get := &cobra.Command{
+		Use:   "get ID",
+		Short: "show a transaction's state",
+		Long: `Shows the stored transaction: its status (pending, succeeded, failed,
 cancelled, refunded, partially_refunded), amount, and the last event applied.
-Exits 1 when there is no such transaction.
-
-Example:
-  hubctl transactions get tx_1001 --json
-`)
-	asJSON := f.Bool("json", false, "print JSON")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
+Exits 1 when there is no such transaction.`,
+		Example: `  hubctl transactions get tx_1001
+  hubctl transactions get tx_1001 --json`,
+		Args: wantArgs(1, "transactions get ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), c, cmd.CommandPath())
+			if err != nil {
+				return err
+			}
+			tx, err := st.Transaction(cmd.Context(), args[0])
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no transaction %q in table %s", args[0], c.env.TransactionsTable)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, tx)
+			}
+			tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+			row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+			row("transaction_id", tx.ID)
+			row("status", tx.Status)
+			row("provider", tx.Provider)
+			if tx.Amount != 0 {
+				row("amount", fmt.Sprintf("%d %s", tx.Amount, tx.Currency))
+			}
+			row("last_event", tx.LastEventKey)
+			row("last_event_at", formatTime(tx.LastEventAt))
+			row("updated_at", formatTime(tx.UpdatedAt))
+			row("changes", tx.Version)
+			return tw.Flush()
+		},
 	}
-	if len(pos) != 2 || pos[0] != "get" {
-		return usagef("want: transactions get ID")
-	}
-	st, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	tx, err := st.Transaction(ctx, pos[1])
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no transaction %q in table %s", pos[1], app.NamesFromEnv(c.getenv).TransactionsTable)
-	}
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(c.stdout, tx)
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
-	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
-	row("transaction_id", tx.ID)
-	row("status", tx.Status)
-	row("provider", tx.Provider)
-	if tx.Amount != 0 {
-		row("amount", fmt.Sprintf("%d %s", tx.Amount, tx.Currency))
-	}
-	row("last_event", tx.LastEventKey)
-	row("last_event_at", formatTime(tx.LastEventAt))
-	row("updated_at", formatTime(tx.UpdatedAt))
-	row("changes", tx.Version)
-	return tw.Flush()
+	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return group(&cobra.Command{
+		Use:     "transactions",
+		Short:   "show a transaction's state: transactions get ID [--json]",
+		Example: "  hubctl transactions get tx_1001 --json",
+	}, get)
 }
 
-func runEvents(ctx context.Context, c *cli, args []string) error {
-	f := newFlags(c, "events", `
-Usage: hubctl events get PROVIDER KEY [--json]
-
-Shows the stored record of one provider event: status (IN_PROGRESS, PROCESSED,
+func newEventsCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	get := &cobra.Command{
+		Use:   "get PROVIDER KEY",
+		Short: "show an event's record",
+		Long: `Shows the stored record of one provider event: status (IN_PROGRESS, PROCESSED,
 FAILED, FORGOTTEN), attempts, outcome and the last error. PROVIDER is stripe or
 monetbil; KEY is the Stripe event id (evt_...) or the Monetbil key
-(<transaction_id>:<status>). Exits 1 when there is no such record.
+(<transaction_id>:<status>). Exits 1 when there is no such record.`,
+		Example: `  hubctl events get stripe evt_1Q2w3E4r5T6y
+  hubctl events get monetbil MB1234:success --json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := wantArgs(2, "events get PROVIDER KEY")(cmd, args); err != nil {
+				return err
+			}
+			if args[0] != "stripe" && args[0] != "monetbil" {
+				return usagef("provider %q: want stripe or monetbil", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore(cmd.Context(), c, cmd.CommandPath())
+			if err != nil {
+				return err
+			}
+			rec, err := st.Event(cmd.Context(), args[0], args[1])
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no %s event %q in table %s", args[0], args[1], c.env.EventsTable)
+			}
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.stdout, rec)
+			}
+			return printEvent(c, rec)
+		},
+	}
+	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return group(&cobra.Command{
+		Use:     "events",
+		Short:   "show an event's record: events get PROVIDER KEY [--json]",
+		Example: "  hubctl events get stripe evt_1Q2w3E4r5T6y",
+	}, get)
+}
 
-Example:
-  hubctl events get stripe evt_1Q2w3E4r5T6y
-`)
-	asJSON := f.Bool("json", false, "print JSON")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 3 || pos[0] != "get" {
-		return usagef("want: events get PROVIDER KEY")
-	}
-	if pos[1] != "stripe" && pos[1] != "monetbil" {
-		return usagef("provider %q: want stripe or monetbil", pos[1])
-	}
-	st, err := openStore(ctx, c)
-	if err != nil {
-		return err
-	}
-	rec, err := st.Event(ctx, pos[1], pos[2])
-	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no %s event %q in table %s", pos[1], pos[2], app.NamesFromEnv(c.getenv).EventsTable)
-	}
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return writeJSON(c.stdout, rec)
-	}
+func printEvent(c *cli, rec store.EventRecord) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
 	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
 	row("provider", rec.Provider)
@@ -130,17 +136,4 @@ Example:
 	}
 	row("updated_at", formatTime(rec.UpdatedAt))
 	return tw.Flush()
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
 }

@@ -1,23 +1,20 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/payments-hub/hub/internal/app"
-	"github.com/payments-hub/hub/internal/retry"
 )
 
-func init() {
-	register(command{name: "setup", summary: "create the queue, the DLQ and the tables on local servers or LocalStack", run: runSetup})
-}
-
-func runSetup(ctx context.Context, c *cli, args []string) error {
-	f := newFlags(c, "setup", `
-Usage: hubctl setup [--json]
-
-Creates, when missing, the queue, its dead-letter queue and the DynamoDB tables
+func newSetupCmd(c *cli) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "setup",
+		Short: "create the queue, the DLQ and the tables on local servers or LocalStack",
+		Long: `Creates, when missing, the queue, its dead-letter queue and the DynamoDB tables
 with the production settings (visibility timeout 60 s, RedrivePolicy
 maxReceiveCount MAX_ATTEMPTS (default 3), DLQ retention 14 days,
 RedriveAllowPolicy), against the endpoints the environment names. Running it
@@ -29,40 +26,41 @@ payments-hub-events) and TRANSACTIONS_TABLE (default payments-hub-transactions).
 
 It prints the resulting environment as KEY=value lines, so that this works:
 
-  eval "$(hubctl setup)"
+  eval "$(hubctl setup)"`,
+		Example: `  AWS_ENDPOINT_URL=http://localhost:4566 hubctl setup
+  hubctl setup --json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			policy, err := c.env.Policy()
+			if err != nil {
+				return usagef("%v", err)
+			}
+			a, err := app.LoadAWS(cmd.Context(), cmd.CommandPath())
+			if err != nil {
+				return err
+			}
+			env, err := app.Setup(cmd.Context(), a, names(c), policy.MaxAttempts)
+			if err != nil {
+				return err
+			}
+			if len(env.Created) > 0 {
+				fmt.Fprintf(c.stderr, "hubctl setup: created %s\n", strings.Join(env.Created, ", "))
+			}
+			if asJSON {
+				return writeJSON(c.stdout, map[string]any{
+					"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.EventsTable,
+					"TRANSACTIONS_TABLE": env.TransactionsTable, "created": append([]string{}, env.Created...),
+				})
+			}
+			fmt.Fprint(c.stdout, env.Lines())
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the environment as a JSON object instead of KEY=value lines")
+	return cmd
+}
 
-Example:
-  AWS_ENDPOINT_URL=http://localhost:4566 hubctl setup
-`)
-	asJSON := f.Bool("json", false, "print the environment as a JSON object instead of KEY=value lines")
-	pos, err := f.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return usagef("unexpected argument %q", pos[0])
-	}
-	policy, err := retry.Parse(c.getenv("BACKOFF_SECONDS"), c.getenv("MAX_ATTEMPTS"))
-	if err != nil {
-		return usagef("%v", err)
-	}
-	a, err := app.LoadAWS(ctx, "hubctl setup")
-	if err != nil {
-		return err
-	}
-	env, err := app.Setup(ctx, a, app.NamesFromEnv(c.getenv), policy.MaxAttempts)
-	if err != nil {
-		return err
-	}
-	if len(env.Created) > 0 {
-		fmt.Fprintf(c.stderr, "hubctl setup: created %s\n", strings.Join(env.Created, ", "))
-	}
-	if *asJSON {
-		return writeJSON(c.stdout, map[string]any{
-			"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.EventsTable,
-			"TRANSACTIONS_TABLE": env.TransactionsTable, "created": append([]string{}, env.Created...),
-		})
-	}
-	fmt.Fprint(c.stdout, env.Lines())
-	return nil
+// names are the resources setup and dev create.
+func names(c *cli) app.Names {
+	return app.Names{QueueName: c.env.QueueName, DLQName: c.env.DLQName, EventsTable: c.env.EventsTable, TransactionsTable: c.env.TransactionsTable}
 }

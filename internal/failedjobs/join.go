@@ -27,7 +27,9 @@ func describe(m sqsqueue.Received) FailedJob {
 	return j
 }
 
-func refOf(j FailedJob) store.EventRef { return store.EventRef{Provider: j.Provider, EventKey: j.EventKey} }
+func refOf(j FailedJob) store.EventRef {
+	return store.EventRef{Provider: j.Provider, EventKey: j.EventKey}
+}
 
 // join describes msgs and joins them with their failure records, read in
 // batches of readBatch, ReadConcurrency batches at a time. A batch that

@@ -11,8 +11,8 @@ import (
 // found is a scan for some message ids: what it found, by id, and what it
 // read besides.
 type found struct {
-	byID    map[string]sqsqueue.Received
-	rest    []sqsqueue.Received
+	byID map[string]sqsqueue.Received
+	rest []sqsqueue.Received
 	scan scanned
 }
 

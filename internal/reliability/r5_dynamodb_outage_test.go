@@ -143,7 +143,15 @@ func TestR5(t *testing.T) {
 
 	// The redrive: what `hubctl failed retry --all` does where SQS has no
 	// move tasks.
-	fj, err := failedjobs.New(failedjobs.Config{SQS: sqsClient, QueueURL: q.URL, DLQURL: q.DLQURL, Store: tb.store})
+	dlq, err := sqsqueue.NewQueue(sqsClient, q.DLQURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	source, err := sqsqueue.NewQueue(sqsClient, q.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fj, err := failedjobs.New(failedjobs.Config{DLQ: dlq, Source: source, Records: tb.store})
 	if err != nil {
 		t.Fatal(err)
 	}

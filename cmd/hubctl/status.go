@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	"github.com/spf13/cobra"
+
+	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/hubstatus"
+	"github.com/payments-hub/hub/internal/sqsqueue"
+	"github.com/payments-hub/hub/internal/store/dynamostore"
+)
+
+// statusOptions are `status`'s flags.
+type statusOptions struct {
+	asJSON, watch bool
+	interval      time.Duration
+	failures      int
+}
+
+func newStatusCmd(c *cli) *cobra.Command {
+	var o statusOptions
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "queue and DLQ depth, oldest message, redrives, last failures [--watch]",
+		Long: `Shows, for the queue and the DLQ, the messages visible, in flight and delayed,
+the age of the oldest message (from CloudWatch; unknown on local servers), the
+DLQ redrives running, and the last failures recorded by the processor. Reading
+the counts changes nothing. The last failures come from a scan of the events
+table (read units in proportion to its size): --failures 0 skips it.`,
+		Example: `  hubctl status
+  hubctl status --watch --interval 5s
+  hubctl status --json --failures 0`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.interval < time.Second {
+				return usagef("--interval must be at least 1s")
+			}
+			if err := c.env.RequireQueues(); err != nil {
+				return usagef("%v", err)
+			}
+			r, err := statusReader(cmd.Context(), c, cmd.CommandPath())
+			if err != nil {
+				return err
+			}
+			return showStatus(cmd.Context(), c, r, o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.asJSON, "json", false, "print JSON")
+	f.BoolVar(&o.watch, "watch", false, "refresh until interrupted")
+	f.DurationVar(&o.interval, "interval", 5*time.Second, "refresh interval with --watch")
+	f.IntVar(&o.failures, "failures", 5, "how many of the last failures to show")
+	return cmd
+}
+
+func statusReader(ctx context.Context, c *cli, label string) (hubstatus.Reader, error) {
+	a, err := app.LoadAWS(ctx, label)
+	if err != nil {
+		return hubstatus.Reader{}, err
+	}
+	st, err := dynamostore.New(a.DynamoDB, c.env.EventsTable, c.env.TransactionsTable)
+	if err != nil {
+		return hubstatus.Reader{}, err
+	}
+	queue, err := sqsqueue.NewQueue(a.SQS, c.env.QueueURL)
+	if err != nil {
+		return hubstatus.Reader{}, err
+	}
+	dlq, err := sqsqueue.NewQueue(a.SQS, c.env.DLQURL)
+	if err != nil {
+		return hubstatus.Reader{}, err
+	}
+	r := hubstatus.Reader{Queue: queue, DLQ: dlq, Redrives: dlq, Failures: st}
+	if c.env.Endpoints.CloudWatchAvailable() {
+		r.Ages = hubstatus.CloudWatchAges{Client: cloudwatch.NewFromConfig(a.Config)}
+	}
+	return r, nil
+}
+
+func showStatus(ctx context.Context, c *cli, r hubstatus.Reader, o statusOptions) error {
+	for {
+		st, err := r.Read(ctx, o.failures)
+		if err != nil {
+			return err
+		}
+		if o.asJSON {
+			if err := writeJSON(c.stdout, st); err != nil {
+				return err
+			}
+		} else {
+			if o.watch {
+				fmt.Fprint(c.stdout, "\033[H\033[2J")
+			}
+			printStatus(c, st)
+		}
+		if !o.watch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(o.interval):
+		}
+	}
+}
+
+func printStatus(c *cli, st hubstatus.Status) {
+	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "QUEUE\tVISIBLE\tIN FLIGHT\tDELAYED\tOLDEST")
+	for _, q := range []hubstatus.QueueStatus{st.Queue, st.DLQ} {
+		age := q.OldestAgeNote
+		if q.OldestAgeSeconds != nil {
+			age = (time.Duration(*q.OldestAgeSeconds) * time.Second).String()
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\n", q.Name, q.Visible, q.InFlight, q.Delayed, age)
+	}
+	_ = tw.Flush()
+	switch {
+	case st.MovesNote != "":
+		fmt.Fprintf(c.stdout, "\nRedrives: %s\n", st.MovesNote)
+	case len(st.ActiveMoves) == 0:
+		fmt.Fprintln(c.stdout, "\nRedrives: none running")
+	default:
+		for _, m := range st.ActiveMoves {
+			fmt.Fprintf(c.stdout, "\nRedrive %s: moved %d / %s\n", m.Handle, m.Moved, toMove(m))
+		}
+	}
+	if st.FailuresNote != "" {
+		fmt.Fprintf(c.stdout, "\nLast failures: %s\n", st.FailuresNote)
+	} else if len(st.LastFailures) > 0 {
+		fmt.Fprintln(c.stdout, "\nLast failures:")
+		tw = tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+		for _, r := range st.LastFailures {
+			fmt.Fprintf(tw, "  %s\t%s %s\t%d attempts\t%s\n", formatTime(r.LastFailedAt), r.Provider, r.EventKey, r.Attempts, oneLine(r.LastError, 80))
+		}
+		_ = tw.Flush()
+	}
+	fmt.Fprintf(c.stdout, "\nas of %s\n", st.CollectedAt.Format(time.RFC3339))
+}
