@@ -23,7 +23,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stripe/stripe-go/v85/webhook"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/monetbil"
@@ -51,7 +50,7 @@ func rieBinary(t *testing.T) string {
 		return p
 	}
 	msg := "aws-lambda-rie not found: run `make test` (it installs it into .tools/bin) or set HUB_RIE"
-	if os.Getenv(awstest.EnvRequire) != "" {
+	if os.Getenv(hubtest.EnvRequire) != "" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
@@ -173,9 +172,9 @@ func apiEvent(t *testing.T, fixture, path, body string, headers map[string]strin
 }
 
 func TestIngestBootstrapUnderTheEmulator(t *testing.T) {
-	client := awstest.SQS(t)
+	client := hubtest.SQS(t)
 	ctx := context.Background()
-	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(awstest.Name("rie-ingest"))})
+	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(hubtest.Name("rie-ingest"))})
 	if err != nil {
 		t.Fatal(err)
 	}

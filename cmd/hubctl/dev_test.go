@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/hubtest"
 )
 
 // devEnv reads the env file `hubctl dev` writes, as KEY=value pairs.
@@ -53,16 +53,16 @@ func transactionStatus(t *testing.T, env []string, id string) txJSON {
 // transactions get --json and failed ... --json.
 func TestDevEndToEnd(t *testing.T) {
 	t.Parallel()
-	awstest.Require(t, awstest.EnvSQS, awstest.EnvDynamoDB)
+	hubtest.Require(t, hubtest.EnvSQS, hubtest.EnvDynamoDB)
 	envFile := filepath.Join(t.TempDir(), "dev.env")
-	dev := startProcess(t, []string{
-		"QUEUE_NAME=" + awstest.Name("dev-q"), "DLQ_NAME=" + awstest.Name("dev-dlq"),
-		"EVENTS_TABLE=" + awstest.Name("dev-ev"), "TRANSACTIONS_TABLE=" + awstest.Name("dev-tx"),
+	dev := hubtest.StartHubctl(t, []string{
+		"QUEUE_NAME=" + hubtest.Name("dev-q"), "DLQ_NAME=" + hubtest.Name("dev-dlq"),
+		"EVENTS_TABLE=" + hubtest.Name("dev-ev"), "TRANSACTIONS_TABLE=" + hubtest.Name("dev-tx"),
 		"BACKOFF_SECONDS=1,2,3", "STRIPE_WEBHOOK_SECRET=", "MONETBIL_SERVICE_SECRET=", "MONETBIL_API_URL=",
 	}, "dev", "--addr", "127.0.0.1:0", "--env-file", envFile, "--log-format", "json")
-	waitFor(t, "hubctl dev to write its env file", 30*time.Second, func() bool { return len(devEnv(t, envFile)) > 0 })
+	hubtest.WaitFor(t, "hubctl dev to write its env file", 30*time.Second, func() bool { return len(devEnv(t, envFile)) > 0 })
 	env := devEnv(t, envFile)
-	waitFor(t, "the intake to answer", 10*time.Second, func() bool {
+	hubtest.WaitFor(t, "the intake to answer", 10*time.Second, func() bool {
 		return hub(t, env, "send", "stripe", "customer.created", "--transaction", "tx-warmup").code == 0
 	})
 
@@ -70,13 +70,13 @@ func TestDevEndToEnd(t *testing.T) {
 	if r := hub(t, env, "send", "stripe", "payment_intent.succeeded", "--transaction", "tx-e2e-1"); r.code != 0 || !strings.Contains(r.stdout, "200") {
 		t.Fatalf("send stripe: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, "tx-e2e-1 succeeded", 20*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-1").Status == "succeeded" })
+	hubtest.WaitFor(t, "tx-e2e-1 succeeded", 20*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-1").Status == "succeeded" })
 
 	// Duplicates: three deliveries of one event, one change.
 	if r := hub(t, env, "send", "stripe", "payment_intent.succeeded", "--transaction", "tx-e2e-2", "--dup", "3"); r.code != 0 || strings.Count(r.stdout, "-> 200") != 3 {
 		t.Fatalf("send --dup 3: %d %s", r.code, r.stdout)
 	}
-	waitFor(t, "tx-e2e-2 succeeded", 20*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-2").Status == "succeeded" })
+	hubtest.WaitFor(t, "tx-e2e-2 succeeded", 20*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-2").Status == "succeeded" })
 	time.Sleep(2 * time.Second) // let the duplicates be processed too
 	if tx := transactionStatus(t, env, "tx-e2e-2"); tx.Version != 1 {
 		t.Fatalf("duplicates changed the transaction %d times", tx.Version)
@@ -94,14 +94,14 @@ func TestDevEndToEnd(t *testing.T) {
 	if r := hub(t, env, "send", "monetbil", "--transaction", "tx-e2e-3", "--status", "success", "--fail-confirmations", "2"); r.code != 0 || !strings.Contains(r.stdout, "received") {
 		t.Fatalf("send monetbil: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, "tx-e2e-3 succeeded after retries", 30*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-3").Status == "succeeded" })
+	hubtest.WaitFor(t, "tx-e2e-3 succeeded after retries", 30*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-3").Status == "succeeded" })
 
 	// One that fails all three attempts, lands in the DLQ, and is retried.
 	if r := hub(t, env, "send", "monetbil", "--transaction", "tx-e2e-4", "--status", "failed", "--fail-confirmations", "3"); r.code != 0 {
 		t.Fatalf("send monetbil: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	var jobs []failedJob
-	waitFor(t, "the event in the DLQ", 40*time.Second, func() bool {
+	hubtest.WaitFor(t, "the event in the DLQ", 40*time.Second, func() bool {
 		jobs = listFailed(t, env)
 		return len(jobs) == 1
 	})
@@ -111,19 +111,19 @@ func TestDevEndToEnd(t *testing.T) {
 	if r := hub(t, env, "failed", "retry", "--all", "--json"); r.code != 0 {
 		t.Fatalf("failed retry --all: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, "tx-e2e-4 applied after the retry", 20*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-4").Status == "failed" })
+	hubtest.WaitFor(t, "tx-e2e-4 applied after the retry", 20*time.Second, func() bool { return transactionStatus(t, env, "tx-e2e-4").Status == "failed" })
 	if jobs := listFailed(t, env); len(jobs) != 0 {
 		t.Fatalf("DLQ not empty at the end: %+v", jobs)
 	}
 
 	// Ctrl-C stops it cleanly.
-	if err := dev.cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := dev.Cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
-	if !dev.exited(20 * time.Second) {
+	if !dev.Exited(20 * time.Second) {
 		t.Fatal("hubctl dev did not stop on SIGINT")
 	}
-	if code := dev.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := dev.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("hubctl dev exited %d after SIGINT", code)
 	}
 }

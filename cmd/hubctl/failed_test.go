@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/provision"
 	"github.com/payments-hub/hub/internal/store"
@@ -66,7 +65,7 @@ func poison(t *testing.T, s *hubtest.Stack, env []string, ids ...string) {
 	for _, id := range ids {
 		sendMonetbil(t, s, "tx-"+id, id)
 	}
-	waitFor(t, fmt.Sprintf("%d messages in the DLQ", len(ids)), 30*time.Second, func() bool { return dlqVisible(t, env) == len(ids) })
+	hubtest.WaitFor(t, fmt.Sprintf("%d messages in the DLQ", len(ids)), 30*time.Second, func() bool { return dlqVisible(t, env) == len(ids) })
 }
 
 func TestPoisonEventIsListedFixedRetriedAndAppliedOnce(t *testing.T) {
@@ -96,7 +95,7 @@ func TestPoisonEventIsListedFixedRetriedAndAppliedOnce(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "retried") {
 		t.Fatalf("failed retry: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, "the retried event to be applied", 20*time.Second, func() bool {
+	hubtest.WaitFor(t, "the retried event to be applied", 20*time.Second, func() bool {
 		tx, err := s.Store.Transaction(context.Background(), "tx-MB-poison")
 		return err == nil && tx.Status == transaction.Succeeded
 	})
@@ -144,7 +143,7 @@ func TestForgetAndFlush(t *testing.T) {
 	}
 
 	// flush asks first; anything but "flush" deletes nothing.
-	cmd := exec.Command(hubctl, "failed", "flush")
+	cmd := exec.Command(hubtest.Hubctl(t), "failed", "flush")
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader("no\n")
 	out, err := cmd.CombinedOutput()
@@ -157,7 +156,7 @@ func TestForgetAndFlush(t *testing.T) {
 	if r := hub(t, env, "failed", "flush", "--force"); r.code != 0 {
 		t.Fatalf("flush --force: %d %s", r.code, r.stderr)
 	}
-	waitFor(t, "an empty DLQ", 70*time.Second, func() bool { return dlqVisible(t, env) == 0 })
+	hubtest.WaitFor(t, "an empty DLQ", 70*time.Second, func() bool { return dlqVisible(t, env) == 0 })
 	if rec, err := s.Store.Event(context.Background(), "monetbil", "MB-f2:success"); err != nil || rec.Status != store.Failed {
 		t.Fatalf("flush must keep failure records: %+v %v", rec, err)
 	}
@@ -171,8 +170,8 @@ func TestRetryAllFallsBackToAClientSideMove(t *testing.T) {
 	w := startWorker(t, env)
 	poison(t, s, env, "MB-a1", "MB-a2")
 	// Stop processing so that the moved messages can be counted.
-	_ = w.cmd.Process.Kill()
-	<-w.done
+	_ = w.Cmd.Process.Kill()
+	w.Exited(10 * time.Second)
 
 	r := hub(t, env, "failed", "retry", "--all", "--json")
 	if r.code != 0 || !strings.Contains(r.stderr, "does not implement StartMessageMoveTask") {
@@ -208,10 +207,10 @@ func TestRetryAllFallsBackToAClientSideMove(t *testing.T) {
 // StartMessageMoveTask, List and Cancel (local-aws-sqs).
 func TestRetryAllWithAMoveTask(t *testing.T) {
 	t.Parallel()
-	c := awstest.MoveTaskSQS(t)
-	ep := awstest.Require(t, awstest.EnvMoveTaskSQS)[0]
+	c := hubtest.MoveTaskSQS(t)
+	ep := hubtest.Require(t, hubtest.EnvMoveTaskSQS)[0]
 	ctx := context.Background()
-	spec := provision.QueueSpec{Name: awstest.Name("mv-q"), DLQName: awstest.Name("mv-dlq"), VisibilityTimeout: time.Second}
+	spec := provision.QueueSpec{Name: hubtest.Name("mv-q"), DLQName: hubtest.Name("mv-dlq"), VisibilityTimeout: time.Second}
 	spec.SetDefaults()
 	q, err := provision.Queues(ctx, c, spec)
 	if err != nil {
@@ -233,7 +232,7 @@ func TestRetryAllWithAMoveTask(t *testing.T) {
 		fmt.Sscan(out.Attributes["ApproximateNumberOfMessages"], &n)
 		return n
 	}
-	waitFor(t, "6 messages dead-lettered", 60*time.Second, func() bool {
+	hubtest.WaitFor(t, "6 messages dead-lettered", 60*time.Second, func() bool {
 		_, _ = c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.URL), MaxNumberOfMessages: 10, VisibilityTimeout: 1})
 		return dlqCount() == 6
 	})
@@ -253,7 +252,7 @@ func TestRetryAllWithAMoveTask(t *testing.T) {
 	if r := hub(t, env, "failed", "moves", "--cancel", task.Handle); r.code != 0 || !strings.Contains(r.stdout, "cancelled") {
 		t.Fatalf("moves --cancel: %d %s %s", r.code, r.stdout, r.stderr)
 	}
-	waitFor(t, "the task to be cancelled", 10*time.Second, func() bool {
+	hubtest.WaitFor(t, "the task to be cancelled", 10*time.Second, func() bool {
 		r := hub(t, env, "failed", "moves", "--json")
 		return strings.Contains(r.stdout, `"CANCELLED"`)
 	})

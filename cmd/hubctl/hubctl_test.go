@@ -2,15 +2,11 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/monetbil"
@@ -29,44 +24,18 @@ import (
 	"github.com/payments-hub/hub/internal/transaction"
 )
 
-var hubctl string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "hubctl-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	hubctl = filepath.Join(dir, "hubctl")
-	if out, err := exec.Command("go", "build", "-o", hubctl, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build hubctl: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(hubtest.Main(m)) }
 
 type result struct {
 	code           int
 	stdout, stderr string
 }
 
+// hub runs the built hubctl to completion.
 func hub(t *testing.T, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(hubctl, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
+	code, stdout, stderr := hubtest.RunHubctl(t, env, args...)
+	return result{code, stdout, stderr}
 }
 
 func TestHelpAndUsageErrors(t *testing.T) {
@@ -104,8 +73,8 @@ func parseEnv(s string) map[string]string {
 
 func TestSetupTwiceChangesNothingAndPrintsTheEnvironment(t *testing.T) {
 	t.Parallel()
-	awstest.Require(t, awstest.EnvSQS, awstest.EnvDynamoDB)
-	names := []string{"QUEUE_NAME=" + awstest.Name("setup-q"), "DLQ_NAME=" + awstest.Name("setup-dlq"), "EVENTS_TABLE=" + awstest.Name("setup-ev"), "TRANSACTIONS_TABLE=" + awstest.Name("setup-tx")}
+	hubtest.Require(t, hubtest.EnvSQS, hubtest.EnvDynamoDB)
+	names := []string{"QUEUE_NAME=" + hubtest.Name("setup-q"), "DLQ_NAME=" + hubtest.Name("setup-dlq"), "EVENTS_TABLE=" + hubtest.Name("setup-ev"), "TRANSACTIONS_TABLE=" + hubtest.Name("setup-tx")}
 	first := hub(t, names, "setup")
 	if first.code != 0 || !strings.Contains(first.stderr, "created") {
 		t.Fatalf("setup: %d\n%s%s", first.code, first.stdout, first.stderr)
@@ -121,7 +90,7 @@ func TestSetupTwiceChangesNothingAndPrintsTheEnvironment(t *testing.T) {
 		t.Fatalf("second setup changed something: %d\n%s%s", second.code, second.stdout, second.stderr)
 	}
 	// The queue has the production settings.
-	c := awstest.SQS(t)
+	c := hubtest.SQS(t)
 	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(env["QUEUE_URL"]), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll}})
 	if err != nil {
 		t.Fatal(err)
@@ -139,57 +108,9 @@ func TestSetupTwiceChangesNothingAndPrintsTheEnvironment(t *testing.T) {
 	}
 }
 
-// worker is a `hubctl work` process.
-type worker struct {
-	cmd  *exec.Cmd
-	logs *hubtest.Logs
-	done chan struct{}
-}
-
-func startWorker(t *testing.T, env []string, args ...string) *worker {
+func startWorker(t *testing.T, env []string, args ...string) *hubtest.Process {
 	t.Helper()
-	return startProcess(t, env, append([]string{"work", "--wait", "1s"}, args...)...)
-}
-
-// startProcess runs hubctl with args until the test ends.
-func startProcess(t *testing.T, env []string, args ...string) *worker {
-	t.Helper()
-	w := &worker{logs: &hubtest.Logs{}, done: make(chan struct{})}
-	w.cmd = exec.Command(hubctl, args...)
-	w.cmd.Env = append(os.Environ(), env...)
-	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = w.cmd.Wait(); close(w.done) }()
-	t.Cleanup(func() {
-		_ = w.cmd.Process.Kill()
-		<-w.done
-		if t.Failed() {
-			t.Logf("hubctl work output:\n%s", w.logs.String())
-		}
-	})
-	return w
-}
-
-func (w *worker) exited(timeout time.Duration) bool {
-	select {
-	case <-w.done:
-		return true
-	case <-time.After(timeout):
-		return false
-	}
-}
-
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return hubtest.StartHubctl(t, env, append([]string{"work", "--wait", "1s"}, args...)...)
 }
 
 func sendMonetbil(t *testing.T, s *hubtest.Stack, txID, paymentID string) {
@@ -228,16 +149,16 @@ func TestWorkerKilledMidJobLosesNothing(t *testing.T) {
 	env := workerEnv(s, m, "JOB_TIMEOUT_SECONDS=2")
 	first := startWorker(t, env)
 	sendMonetbil(t, s, "tx-kill", "MB-kill")
-	waitFor(t, "the job to start", 20*time.Second, func() bool { return len(m.Calls("MB-kill")) == 1 })
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	hubtest.WaitFor(t, "the job to start", 20*time.Second, func() bool { return len(m.Calls("MB-kill")) == 1 })
+	if err := first.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !first.exited(5 * time.Second) {
+	if !first.Exited(5 * time.Second) {
 		t.Fatal("worker survived SIGKILL")
 	}
 	m.Set("MB-kill", 1, 0, 0)
 	startWorker(t, env)
-	waitFor(t, "the event to be applied after the restart", 30*time.Second, func() bool {
+	hubtest.WaitFor(t, "the event to be applied after the restart", 30*time.Second, func() bool {
 		rec, err := s.Store.Event(context.Background(), "monetbil", "MB-kill:success")
 		return err == nil && rec.Status == store.Processed
 	})
@@ -258,14 +179,14 @@ func TestSIGTERMFinishesRunningJobsAndReleasesTheRest(t *testing.T) {
 		sendMonetbil(t, s, fmt.Sprintf("tx-term-%d", i+1), id)
 	}
 	w := startWorker(t, workerEnv(s, m), "--concurrency", "1")
-	waitFor(t, "a job to start", 20*time.Second, func() bool { return m.Requests() == 1 })
-	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	hubtest.WaitFor(t, "a job to start", 20*time.Second, func() bool { return m.Requests() == 1 })
+	if err := w.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if !w.exited(15 * time.Second) {
+	if !w.Exited(15 * time.Second) {
 		t.Fatal("worker did not stop after SIGTERM")
 	}
-	if code := w.cmd.ProcessState.ExitCode(); code != 0 {
+	if code := w.Cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("exit code %d after SIGTERM", code)
 	}
 	// The running job finished: exactly one event processed.

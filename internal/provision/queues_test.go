@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/provision"
 )
 
@@ -24,8 +24,8 @@ var servers = []struct {
 	name   string
 	client func(testing.TB) *sqs.Client
 }{
-	{"fauxqs", awstest.SQS},                // AWS_ENDPOINT_URL_SQS
-	{"local-aws-sqs", awstest.MoveTaskSQS}, // HUB_MOVE_TASK_SQS_ENDPOINT
+	{"fauxqs", hubtest.SQS},                // AWS_ENDPOINT_URL_SQS
+	{"local-aws-sqs", hubtest.MoveTaskSQS}, // HUB_MOVE_TASK_SQS_ENDPOINT
 }
 
 // forEachServer runs test as a parallel subtest per server.
@@ -43,7 +43,7 @@ func forEachServer(t *testing.T, test func(t *testing.T, api *sqs.Client)) {
 // the test ends.
 func newSpec(t *testing.T, api *sqs.Client) provision.QueueSpec {
 	t.Helper()
-	spec := provision.QueueSpec{Name: awstest.Name("hub"), DLQName: awstest.Name("hub-dlq")}
+	spec := provision.QueueSpec{Name: hubtest.Name("hub"), DLQName: hubtest.Name("hub-dlq")}
 	spec.SetDefaults()
 	t.Cleanup(func() {
 		for _, name := range []string{spec.Name, spec.DLQName} {

@@ -1,18 +1,14 @@
 package reliability_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +24,6 @@ import (
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 	"github.com/stripe/stripe-go/v85/webhook"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/intake"
@@ -323,7 +318,7 @@ func depth(ctx context.Context, c *sqs.Client, queueURL string) (visible, inFlig
 func waitDrained(t testing.TB, c *sqs.Client, queueURL string, timeout time.Duration) {
 	t.Helper()
 	empty := 0
-	waitFor(t, "queue "+provision.QueueNameFromURL(queueURL)+" to drain", timeout, func() bool {
+	hubtest.WaitFor(t, "queue "+provision.QueueNameFromURL(queueURL)+" to drain", timeout, func() bool {
 		v, f, d, err := depth(context.Background(), c, queueURL)
 		if err == nil && v+f+d == 0 {
 			empty++
@@ -355,22 +350,11 @@ func visible(c *sqs.Client, queueURL string) int {
 	return v
 }
 
-func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // newQueues creates a queue and its DLQ (redrive after 3 receives) with the
 // given visibility timeout, uniquely named and deleted when the test ends.
 func newQueues(t testing.TB, c *sqs.Client, vt time.Duration) provision.QueuePair {
 	t.Helper()
-	q := createQueues(t, c, vt, awstest.Name("rel-q"), awstest.Name("rel-dlq"))
+	q := createQueues(t, c, vt, hubtest.Name("rel-q"), hubtest.Name("rel-dlq"))
 	t.Cleanup(func() {
 		for _, u := range []string{q.URL, q.DLQURL} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -403,7 +387,7 @@ type tables struct {
 // newTables creates uniquely named tables, deleted when the test ends.
 func newTables(t testing.TB, c *dynamodb.Client) tables {
 	t.Helper()
-	tb := createTables(t, c, awstest.Name("rel-events"), awstest.Name("rel-tx"))
+	tb := createTables(t, c, hubtest.Name("rel-events"), hubtest.Name("rel-tx"))
 	t.Cleanup(func() {
 		for _, name := range []string{tb.events, tb.transactions} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -525,106 +509,18 @@ func (r dynamoResolver) ResolveEndpoint(context.Context, dynamodb.EndpointParame
 
 // sqsAt returns an SQS client that follows ep (default SDK retries).
 func sqsAt(t testing.TB, ep *movingEndpoint) *sqs.Client {
-	return sqs.NewFromConfig(awstest.Config(t), func(o *sqs.Options) { o.EndpointResolverV2 = sqsResolver{ep} })
+	return sqs.NewFromConfig(hubtest.Config(t), func(o *sqs.Options) { o.EndpointResolverV2 = sqsResolver{ep} })
 }
 
 // dynamoAt returns a DynamoDB client that follows ep (default SDK retries).
 func dynamoAt(t testing.TB, ep *movingEndpoint) *dynamodb.Client {
-	return dynamodb.NewFromConfig(awstest.Config(t), func(o *dynamodb.Options) {
+	return dynamodb.NewFromConfig(hubtest.Config(t), func(o *dynamodb.Options) {
 		o.EndpointResolverV2 = dynamoResolver{ep}
 		o.DisableValidateResponseChecksum = true // DynamoDB Local sends no CRC32 (aws-sdk-go-v2#3545)
 	})
 }
 
-// ---------------------------------------------------------------------------
-// hubctl, built once and run as a process.
-
-var (
-	hubctlOnce sync.Once
-	hubctlPath string
-	hubctlErr  error
-	hubctlDir  string
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if hubctlDir != "" {
-		_ = os.RemoveAll(hubctlDir)
-	}
-	os.Exit(code)
-}
-
-func hubctl(t testing.TB) string {
-	t.Helper()
-	hubctlOnce.Do(func() {
-		if hubctlDir, hubctlErr = os.MkdirTemp("", "reliability-hubctl"); hubctlErr != nil {
-			return
-		}
-		hubctlPath = filepath.Join(hubctlDir, "hubctl")
-		out, err := exec.Command("go", "build", "-o", hubctlPath, "github.com/payments-hub/hub/cmd/hubctl").CombinedOutput()
-		if err != nil {
-			hubctlErr = fmt.Errorf("build hubctl: %w\n%s", err, out)
-		}
-	})
-	if hubctlErr != nil {
-		t.Fatal(hubctlErr)
-	}
-	return hubctlPath
-}
-
-// process is a running `hubctl work`.
-type process struct {
-	cmd  *exec.Cmd
-	logs *hubtest.Logs
-	done chan struct{}
-}
-
-func startHubctl(t testing.TB, env []string, args ...string) *process {
-	t.Helper()
-	p := &process{logs: &hubtest.Logs{}, done: make(chan struct{})}
-	p.cmd = exec.Command(hubctl(t), args...)
-	p.cmd.Env = append(os.Environ(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill() // the process this test started, by its PID
-		<-p.done
-		if t.Failed() {
-			t.Logf("hubctl %s output (last 4 KB):\n%s", strings.Join(args, " "), tail(p.logs.String(), 4096))
-		}
-	})
-	return p
-}
-
-func (p *process) exited(timeout time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(timeout):
-		return false
-	}
-}
-
-// runHubctl runs one hubctl command to completion.
-func runHubctl(t testing.TB, env []string, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	cmd := exec.Command(hubctl(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		t.Fatal(err)
-	}
-	return code, out.String(), errb.String()
-}
+func TestMain(m *testing.M) { os.Exit(hubtest.Main(m)) }
 
 // logLines returns the JSON log lines whose msg is msg and whose
 // attributes include key = value.
@@ -643,11 +539,4 @@ func logLines(logs *hubtest.Logs, msg, key, value string) []map[string]any {
 		}
 	}
 	return out
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
 }

@@ -61,7 +61,7 @@ func TestR1(t *testing.T) {
 	for range workers {
 		startWorker(t, consumer, newProcessor(t, s.Store, consumer, "", logs, 10*time.Second), 100, logs)
 	}
-	waitFor(t, "every delivery to be settled", bound(60*time.Second, 5*time.Minute), func() bool {
+	hubtest.WaitFor(t, "every delivery to be settled", bound(60*time.Second, 5*time.Minute), func() bool {
 		return logs.Count(`"msg":"already processed"`) >= deliveries-1
 	})
 	waitDrained(t, s.SQS, s.Queues.URL, 30*time.Second)

@@ -43,29 +43,29 @@ func TestR2(t *testing.T) {
 
 	env := append(s.Env(), "MONETBIL_API_URL="+m.URL, "BACKOFF_SECONDS=1,2,3", "JOB_TIMEOUT_SECONDS=2")
 	args := []string{"work", "--concurrency", "8", "--wait", "1s"}
-	first := startHubctl(t, env, args...)
-	waitFor(t, "a third of the events to be processed", bound(60*time.Second, 5*time.Minute), func() bool {
-		return first.logs.Count(`"msg":"processed"`) >= n/3
+	first := hubtest.StartHubctl(t, env, args...)
+	hubtest.WaitFor(t, "a third of the events to be processed", bound(60*time.Second, 5*time.Minute), func() bool {
+		return first.Logs.Count(`"msg":"processed"`) >= n/3
 	})
-	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := first.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if !first.exited(10 * time.Second) {
+	if !first.Exited(10 * time.Second) {
 		t.Fatal("hubctl work survived SIGKILL")
 	}
-	before := first.logs.Count(`"msg":"processed"`)
+	before := first.Logs.Count(`"msg":"processed"`)
 	asked := m.Requests()
 	if before >= n {
 		t.Fatalf("all %d events were processed before the kill: the test proves nothing; slow the confirmations down", n)
 	}
 	t.Logf("killed after %d of %d events were processed, with %d confirmations asked", before, n, asked)
 
-	second := startHubctl(t, env, args...)
+	second := hubtest.StartHubctl(t, env, args...)
 	waitDrained(t, s.SQS, s.Queues.URL, bound(90*time.Second, 5*time.Minute))
 	requireEmpty(t, s.SQS, s.Queues.DLQURL, "the DLQ")
 	requireAppliedOnce(t, s.DynamoDB, tables{events: s.EventsTable, transactions: s.TransactionsTable, store: s.Store}, hooks)
 
 	// How much work the crash cost: jobs that ran again after the restart.
 	t.Logf("after the restart: %d processed, %d already processed, %d checkPayment calls in all for %d events",
-		second.logs.Count(`"msg":"processed"`), second.logs.Count(`"msg":"already processed"`), m.Requests(), n)
+		second.Logs.Count(`"msg":"processed"`), second.Logs.Count(`"msg":"already processed"`), m.Requests(), n)
 }

@@ -42,14 +42,14 @@ func TestR3(t *testing.T) {
 	// One job at a time: each receive then asks for one message, whose
 	// answer is too small to be lost (see helpers_test.go), so every
 	// receive is an attempt the test can count.
-	w := startHubctl(t, env, "work", "--concurrency", "1", "--wait", "1s")
+	w := hubtest.StartHubctl(t, env, "work", "--concurrency", "1", "--wait", "1s")
 	pub, err := sqsqueue.NewPublisher(s.SQS, s.Queues.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	enqueue(t, pub, hooks)
 
-	waitFor(t, fmt.Sprintf("%d messages in the DLQ", n), 60*time.Second, func() bool { return visible(s.SQS, s.Queues.DLQURL) == n })
+	hubtest.WaitFor(t, fmt.Sprintf("%d messages in the DLQ", n), 60*time.Second, func() bool { return visible(s.SQS, s.Queues.DLQURL) == n })
 	requireEmpty(t, s.SQS, s.Queues.URL, "the queue")
 	for _, h := range hooks {
 		calls := m.Calls(h.paymentID)
@@ -69,10 +69,10 @@ func TestR3(t *testing.T) {
 		if rec.Status != store.Failed || rec.Attempts != 3 || !rec.DeadLettered || rec.Permanent || !strings.Contains(rec.LastError, "HTTP 500") || rec.ErrorType == "" {
 			t.Fatalf("failure record %+v, want FAILED after 3 attempts, dead-lettered, transient, with the HTTP 500 error", rec)
 		}
-		if got := w.logs.Count(`"msg":"job failed; will retry"`, h.eventKey); got != 2 {
+		if got := w.Logs.Count(`"msg":"job failed; will retry"`, h.eventKey); got != 2 {
 			t.Errorf("%s: %d retries logged, want 2", h.eventKey, got)
 		}
-		if got := w.logs.Count(`"msg":"job failed; the event is going to the DLQ"`, h.eventKey); got != 1 {
+		if got := w.Logs.Count(`"msg":"job failed; the event is going to the DLQ"`, h.eventKey); got != 1 {
 			t.Errorf("%s: %d dead-letterings logged, want 1", h.eventKey, got)
 		}
 	}
@@ -80,7 +80,7 @@ func TestR3(t *testing.T) {
 	// The operator sees each failure with its error. (Listing receives from
 	// the DLQ: a receive whose answer is lost hides its messages from this
 	// list and the next command for 30 s; see helpers_test.go.)
-	code, out, errOut := runHubctl(t, env, "failed", "list", "--json")
+	code, out, errOut := hubtest.RunHubctl(t, env, "failed", "list", "--json")
 	var listed []struct {
 		EventKey string `json:"event_key"`
 		Attempts int    `json:"attempts"`
@@ -106,12 +106,12 @@ func TestR3(t *testing.T) {
 	}
 	movedRe := regexp.MustCompile(`(\d+) messages moved`)
 	moved, runs := 0, 0
-	waitFor(t, "every failed event to be moved back", 2*time.Minute, func() bool {
+	hubtest.WaitFor(t, "every failed event to be moved back", 2*time.Minute, func() bool {
 		if visible(s.SQS, s.Queues.DLQURL) == 0 {
 			return false // hidden by a lost receive: wait until visible
 		}
 		runs++
-		code, out, errOut := runHubctl(t, env, "failed", "retry", "--all")
+		code, out, errOut := hubtest.RunHubctl(t, env, "failed", "retry", "--all")
 		match := movedRe.FindStringSubmatch(out)
 		if code != 0 || match == nil {
 			t.Fatalf("failed retry --all: exit %d\n%s%s", code, out, errOut)
@@ -123,7 +123,7 @@ func TestR3(t *testing.T) {
 	if moved != n || (n == 1 && runs != 1) {
 		t.Fatalf("failed retry --all moved %d messages in %d runs, want %d in one", moved, runs, n)
 	}
-	waitFor(t, "the retried events to be processed", 60*time.Second, func() bool { return w.logs.Count(`"msg":"processed"`) == n })
+	hubtest.WaitFor(t, "the retried events to be processed", 60*time.Second, func() bool { return w.Logs.Count(`"msg":"processed"`) == n })
 	waitDrained(t, s.SQS, s.Queues.URL, 30*time.Second)
 	requireEmpty(t, s.SQS, s.Queues.DLQURL, "the DLQ")
 	requireAppliedOnce(t, s.DynamoDB, tables{events: s.EventsTable, transactions: s.TransactionsTable, store: s.Store}, hooks)

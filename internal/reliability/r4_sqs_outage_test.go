@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/localaws"
 	"github.com/payments-hub/hub/internal/provision"
@@ -33,7 +32,7 @@ import (
 // server is not).
 func TestR4(t *testing.T) {
 	t.Parallel()
-	awstest.Require(t, awstest.EnvSQS, awstest.EnvDynamoDB)
+	hubtest.Require(t, hubtest.EnvSQS, hubtest.EnvDynamoDB)
 	before, during := size(40, 400), size(40, 400)
 	ctx := context.Background()
 
@@ -46,8 +45,8 @@ func TestR4(t *testing.T) {
 	ep.set(t, sqsServer.Endpoint)
 	// Separate clients, as the ingest and processor functions have.
 	intakeSQS, workerSQS := sqsAt(t, ep), sqsAt(t, ep)
-	q := createQueues(t, workerSQS, 10*time.Second, awstest.Name("r4-q"), awstest.Name("r4-dlq"))
-	ddb := awstest.DynamoDB(t)
+	q := createQueues(t, workerSQS, 10*time.Second, hubtest.Name("r4-q"), hubtest.Name("r4-dlq"))
+	ddb := hubtest.DynamoDB(t)
 	tb := newTables(t, ddb)
 
 	m := hubtest.NewMonetbil(t)

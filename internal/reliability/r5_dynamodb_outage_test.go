@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/failedjobs"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/localaws"
@@ -42,7 +41,7 @@ import (
 // DynamoDB is durable).
 func TestR5(t *testing.T) {
 	t.Parallel()
-	awstest.Require(t, awstest.EnvSQS, awstest.EnvDynamoDB)
+	hubtest.Require(t, hubtest.EnvSQS, hubtest.EnvDynamoDB)
 	n := size(20, 100)
 	ctx := context.Background()
 
@@ -54,9 +53,9 @@ func TestR5(t *testing.T) {
 	ep := &movingEndpoint{}
 	ep.set(t, dbServer.Endpoint)
 	ddb := dynamoAt(t, ep)
-	tb := createTables(t, ddb, awstest.Name("r5-events"), awstest.Name("r5-tx"))
+	tb := createTables(t, ddb, hubtest.Name("r5-events"), hubtest.Name("r5-tx"))
 
-	sqsClient := awstest.SQS(t)
+	sqsClient := hubtest.SQS(t)
 	// The visibility timeout outlasts any attempt (the SDK retries each
 	// DynamoDB call a few times): the backoff, not the timeout, decides
 	// when a message comes back.
@@ -78,7 +77,7 @@ func TestR5(t *testing.T) {
 		t.Fatal(err)
 	}
 	enqueue(t, pub, hooks)
-	waitFor(t, fmt.Sprintf("%d jobs waiting for checkPayment", n), 90*time.Second, func() bool { return checkPayment.waiting.Load() == int64(n) })
+	hubtest.WaitFor(t, fmt.Sprintf("%d jobs waiting for checkPayment", n), 90*time.Second, func() bool { return checkPayment.waiting.Load() == int64(n) })
 	claimed := 0
 	for _, status := range scan(t, ddb, tb.events, "pk", "status") {
 		if status == string(store.InProgress) {
@@ -94,7 +93,7 @@ func TestR5(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPayment.open()
-	waitFor(t, fmt.Sprintf("%d events in the DLQ", n), bound(2*time.Minute, 4*time.Minute), func() bool { return visible(sqsClient, q.DLQURL) == n })
+	hubtest.WaitFor(t, fmt.Sprintf("%d events in the DLQ", n), bound(2*time.Minute, 4*time.Minute), func() bool { return visible(sqsClient, q.DLQURL) == n })
 	waitDrained(t, sqsClient, q.URL, 30*time.Second)
 	// Every attempt the processor saw failed, in order, and the third went
 	// to the DLQ. An attempt can be missing only when a receive's answer was
@@ -159,7 +158,7 @@ func TestR5(t *testing.T) {
 	if err != nil || moved != n {
 		t.Fatalf("redrive moved %d of %d messages: %v", moved, n, err)
 	}
-	waitFor(t, "the redriven events to be processed", 90*time.Second, func() bool { return logs.Count(`"msg":"processed"`) == n })
+	hubtest.WaitFor(t, "the redriven events to be processed", 90*time.Second, func() bool { return logs.Count(`"msg":"processed"`) == n })
 	waitDrained(t, sqsClient, q.URL, 30*time.Second)
 	requireEmpty(t, sqsClient, q.DLQURL, "the DLQ")
 	requireAppliedOnce(t, ddb, tb, hooks)

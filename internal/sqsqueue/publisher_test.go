@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stripe/stripe-go/v85/webhook"
 
-	"github.com/payments-hub/hub/internal/awstest"
 	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/sqsqueue"
@@ -51,7 +51,7 @@ func intakeServer(t *testing.T, client *sqs.Client, queueURL string) *httptest.S
 
 func createQueue(t *testing.T, client *sqs.Client) string {
 	t.Helper()
-	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(awstest.Name("intake"))})
+	out, err := client.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(hubtest.Name("intake"))})
 	if err != nil {
 		t.Fatalf("CreateQueue: %v", err)
 	}
@@ -98,7 +98,7 @@ func receiveAll(t *testing.T, client *sqs.Client, queueURL string, want int) []t
 }
 
 func TestVerifiedWebhooksArriveInTheQueueExactlyAsSent(t *testing.T) {
-	client := awstest.SQS(t)
+	client := hubtest.SQS(t)
 	queueURL := createQueue(t, client)
 	srv := intakeServer(t, client, queueURL)
 
@@ -148,15 +148,15 @@ func TestVerifiedWebhooksArriveInTheQueueExactlyAsSent(t *testing.T) {
 }
 
 func TestQueueThatDoesNotExistGives503(t *testing.T) {
-	client := awstest.SQS(t)
+	client := hubtest.SQS(t)
 	real := createQueue(t, client)
-	missing := real[:strings.LastIndex(real, "/")+1] + awstest.Name("no-such-queue")
+	missing := real[:strings.LastIndex(real, "/")+1] + hubtest.Name("no-such-queue")
 	srv := intakeServer(t, client, missing)
 	assert503(t, srv)
 }
 
 func TestStoppedServerGives503(t *testing.T) {
-	awstest.Require(t, awstest.EnvSQS)
+	hubtest.Require(t, hubtest.EnvSQS)
 	// A port that was just closed is a stopped server: connections are
 	// refused. (The reliability suite stops the real server mid-run.)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -165,7 +165,7 @@ func TestStoppedServerGives503(t *testing.T) {
 	}
 	endpoint := "http://" + l.Addr().String()
 	l.Close()
-	client := sqs.NewFromConfig(awstest.Config(t), func(o *sqs.Options) {
+	client := sqs.NewFromConfig(hubtest.Config(t), func(o *sqs.Options) {
 		o.BaseEndpoint = aws.String(endpoint)
 		o.RetryMaxAttempts = 2
 	})
@@ -188,7 +188,7 @@ func assert503(t *testing.T, srv *httptest.Server) {
 }
 
 func TestAnEventLargerThanTheQueueTakesIs413Not503(t *testing.T) {
-	client := awstest.SQS(t)
+	client := hubtest.SQS(t)
 	queueURL := createQueue(t, client)
 	pub, err := sqsqueue.NewPublisher(client, queueURL)
 	if err != nil {

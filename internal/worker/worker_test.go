@@ -103,17 +103,6 @@ func (r *rig) send(t *testing.T, e envelope.Envelope) {
 	}
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func (r *rig) status(txID string) transaction.Status {
 	tx, err := r.stack.Store.Transaction(context.Background(), txID)
 	if err != nil {
@@ -148,7 +137,7 @@ func TestFailsTwiceThenSucceedsOnTheThirdAttemptOnSchedule(t *testing.T) {
 	r.run(t, 2)
 	r.send(t, monetbilEnvelope("tx-retry", "MB-retry"))
 
-	waitFor(t, "the event to be processed", 30*time.Second, func() bool {
+	hubtest.WaitFor(t, "the event to be processed", 30*time.Second, func() bool {
 		rec, err := r.stack.Store.Event(context.Background(), "monetbil", "MB-retry:success")
 		return err == nil && rec.Status == store.Processed
 	})
@@ -268,7 +257,7 @@ func TestFiftyConcurrentDeliveriesOfOneEventApplyItOnce(t *testing.T) {
 	}
 	wg.Wait()
 	r.run(t, 16)
-	waitFor(t, "49 duplicates", 30*time.Second, func() bool { return r.logs.Count(`"msg":"already processed"`, `evt_fifty`) == 49 })
+	hubtest.WaitFor(t, "49 duplicates", 30*time.Second, func() bool { return r.logs.Count(`"msg":"already processed"`, `evt_fifty`) == 49 })
 	tx, err := r.stack.Store.Transaction(context.Background(), "tx-fifty")
 	if err != nil {
 		t.Fatal(err)
@@ -297,7 +286,7 @@ func TestOutOfOrderEventsNeverRegressState(t *testing.T) {
 	}
 	for _, s := range steps {
 		r.send(t, s.e)
-		waitFor(t, s.e.EventKey, 15*time.Second, func() bool {
+		hubtest.WaitFor(t, s.e.EventKey, 15*time.Second, func() bool {
 			rec, err := r.stack.Store.Event(context.Background(), "stripe", s.e.EventKey)
 			return err == nil && rec.Status == store.Processed
 		})
@@ -319,9 +308,9 @@ func TestASlowConfirmationTimesOutAndIsRetried(t *testing.T) {
 	r.monetbil.Set("MB-slow", 1, 0, 10*time.Second)
 	r.run(t, 2)
 	r.send(t, monetbilEnvelope("tx-slow", "MB-slow"))
-	waitFor(t, "the first, slow call", 15*time.Second, func() bool { return len(r.monetbil.Calls("MB-slow")) == 1 })
+	hubtest.WaitFor(t, "the first, slow call", 15*time.Second, func() bool { return len(r.monetbil.Calls("MB-slow")) == 1 })
 	r.monetbil.Set("MB-slow", 1, 0, 0)
-	waitFor(t, "the event to be processed", 20*time.Second, func() bool {
+	hubtest.WaitFor(t, "the event to be processed", 20*time.Second, func() bool {
 		rec, err := r.stack.Store.Event(context.Background(), "monetbil", "MB-slow:success")
 		return err == nil && rec.Status == store.Processed
 	})

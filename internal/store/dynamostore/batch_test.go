@@ -1,4 +1,4 @@
-package dynamostore
+package dynamostore_test
 
 import (
 	"context"
@@ -11,16 +11,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/store"
+	"github.com/payments-hub/hub/internal/store/dynamostore"
 )
 
 // batchTables creates uniquely named tables on DynamoDB Local.
 func batchTables(t *testing.T) (*dynamodb.Client, string, string) {
 	t.Helper()
-	c := awstest.DynamoDB(t)
-	events, txs := awstest.Name("batch-ev"), awstest.Name("batch-tx")
-	if err := CreateTables(context.Background(), c, events, txs); err != nil {
+	c := hubtest.DynamoDB(t)
+	events, txs := hubtest.Name("batch-ev"), hubtest.Name("batch-tx")
+	if err := dynamostore.CreateTables(context.Background(), c, events, txs); err != nil {
 		t.Fatalf("create tables: %v", err)
 	}
 	t.Cleanup(func() {
@@ -31,20 +32,23 @@ func batchTables(t *testing.T) (*dynamodb.Client, string, string) {
 	return c, events, txs
 }
 
-// putFailed writes a FAILED record as the processor leaves it; expiresAt
-// zero means none.
+// putFailed writes a FAILED record as the processor leaves it (the events
+// table's attributes); expiresAt zero means none. The tests check that
+// Event reads it the same way, so a change of attributes shows here.
 func putFailed(t *testing.T, c *dynamodb.Client, table string, ref store.EventRef, expiresAt time.Time) {
 	t.Helper()
 	pk, err := store.RecordKey(ref.Provider, ref.EventKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	str := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 	item := map[string]types.AttributeValue{
-		attrPK: str(pk), attrProvider: str(ref.Provider), attrEventKey: str(ref.EventKey), attrStatus: str(string(store.Failed)),
-		attrAttempts: num(3), attrLastError: str("checkPayment: HTTP 500 for " + ref.EventKey), attrLastFailedAt: timestamp(time.Now()),
+		"pk": str(pk), "provider": str(ref.Provider), "event_key": str(ref.EventKey), "status": str(string(store.Failed)),
+		"attempts": &types.AttributeValueMemberN{Value: "3"}, "last_error": str("checkPayment: HTTP 500 for " + ref.EventKey),
+		"last_failed_at": str(time.Now().UTC().Format(time.RFC3339Nano)),
 	}
 	if !expiresAt.IsZero() {
-		item[attrExpiresAt] = num(expiresAt.Unix())
+		item["expires_at"] = &types.AttributeValueMemberN{Value: fmt.Sprint(expiresAt.Unix())}
 	}
 	if _, err := c.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: item}); err != nil {
 		t.Fatal(err)
@@ -55,7 +59,7 @@ func TestEventsReadsInBatchesAndLeavesOutMissingAndExpiredRecords(t *testing.T) 
 	t.Parallel()
 	c, events, txs := batchTables(t)
 	counting := &countingBatches{API: c, batch: c}
-	s, err := New(counting, events, txs)
+	s, err := dynamostore.New(counting, events, txs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,6 +92,12 @@ func TestEventsReadsInBatchesAndLeavesOutMissingAndExpiredRecords(t *testing.T) 
 			t.Errorf("%v: got %+v (found %t)", ref, rec, ok)
 		}
 	}
+	for _, ref := range refs[:20] {
+		rec, err := s.Event(context.Background(), ref.Provider, ref.EventKey)
+		if batched, found := got[ref]; found != (err == nil) || (found && batched.LastError != rec.LastError) {
+			t.Errorf("%v: Events says %+v (found %t), Event says %+v, %v", ref, batched, found, rec, err)
+		}
+	}
 	if n := counting.calls(); n != 3 {
 		t.Errorf("%d BatchGetItem calls for 250 distinct keys, want 3 (100 keys a call)", n)
 	}
@@ -105,7 +115,7 @@ func TestEventsRetriesUnprocessedKeys(t *testing.T) {
 	// DynamoDB leaves keys unprocessed under throttling: answer only 7 keys
 	// per call and hand the rest back.
 	throttled := &countingBatches{API: c, batch: c, answer: 7}
-	s, err := New(throttled, events, txs)
+	s, err := dynamostore.New(throttled, events, txs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +136,7 @@ func TestEventsGivesUpOnKeysThatStayUnprocessed(t *testing.T) {
 	c, events, txs := batchTables(t)
 	ref := store.EventRef{Provider: "stripe", EventKey: "evt_throttled"}
 	putFailed(t, c, events, ref, time.Time{})
-	s, err := New(&countingBatches{API: c, batch: c, answer: -1}, events, txs)
+	s, err := dynamostore.New(&countingBatches{API: c, batch: c, answer: -1}, events, txs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +150,7 @@ func TestEventsWithoutBatchGetItemReadsEachRecord(t *testing.T) {
 	c, events, txs := batchTables(t)
 	ref := store.EventRef{Provider: "stripe", EventKey: "evt_single"}
 	putFailed(t, c, events, ref, time.Time{})
-	s, err := New(struct{ API }{c}, events, txs) // hides BatchGetItem
+	s, err := dynamostore.New(struct{ dynamostore.API }{c}, events, txs) // hides BatchGetItem
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,11 +163,15 @@ func TestEventsWithoutBatchGetItemReadsEachRecord(t *testing.T) {
 	}
 }
 
+type batchGetter interface {
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+}
+
 // countingBatches counts BatchGetItem calls; with answer > 0 it sends only
 // that many keys per call to DynamoDB and returns the others as
 // unprocessed, and with answer < 0 it processes none.
 type countingBatches struct {
-	API
+	dynamostore.API
 	batch  batchGetter
 	answer int
 	mu     sync.Mutex

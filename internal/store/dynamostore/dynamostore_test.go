@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/store/dynamostore"
 	"github.com/payments-hub/hub/internal/transaction"
@@ -94,8 +94,8 @@ type tables struct {
 
 func newTables(t *testing.T) tables {
 	t.Helper()
-	client := awstest.DynamoDB(t)
-	tb := tables{client: client, events: awstest.Name("events"), transactions: awstest.Name("transactions")}
+	client := hubtest.DynamoDB(t)
+	tb := tables{client: client, events: hubtest.Name("events"), transactions: hubtest.Name("transactions")}
 	t.Cleanup(func() {
 		for _, name := range []string{tb.events, tb.transactions} {
 			_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})

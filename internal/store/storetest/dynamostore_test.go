@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payments-hub/hub/internal/awstest"
+	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/store/dynamostore"
 	"github.com/payments-hub/hub/internal/store/storetest"
@@ -18,7 +18,7 @@ import (
 // TestDynamostore runs the suite against a real DynamoDB (DynamoDB Local
 // under `make test`), on new tables per subtest.
 func TestDynamostore(t *testing.T) {
-	client := awstest.DynamoDB(t)
+	client := hubtest.DynamoDB(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return newDynamostore(t, client, client)
 	})
@@ -29,7 +29,7 @@ func TestDynamostore(t *testing.T) {
 // (ReturnValuesOnConditionCheckFailure), as some emulators do not: the
 // store then reads it.
 func TestDynamostoreWithoutReturnedItem(t *testing.T) {
-	client := awstest.DynamoDB(t)
+	client := hubtest.DynamoDB(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return newDynamostore(t, client, noOldItem{client})
 	})
@@ -37,7 +37,7 @@ func TestDynamostoreWithoutReturnedItem(t *testing.T) {
 
 func newDynamostore(t *testing.T, client *dynamodb.Client, api dynamostore.API) store.Store {
 	t.Helper()
-	events, transactions := awstest.Name("events"), awstest.Name("transactions")
+	events, transactions := hubtest.Name("events"), hubtest.Name("transactions")
 	t.Cleanup(func() {
 		for _, name := range []string{events, transactions} {
 			_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})

@@ -1,12 +1,15 @@
-// Package awstest gives integration tests clients for the real local SQS and
-// DynamoDB servers that `make test` starts (infra/localaws), or for
-// LocalStack when AWS_ENDPOINT_URL points there.
+// Package hubtest is the hub's test support: clients for the real local SQS
+// and DynamoDB servers that `make test` starts (infra/localaws), or for
+// LocalStack when AWS_ENDPOINT_URL points there; the hub's resources on them
+// (a queue with its DLQ and redrive policy, the tables), uniquely named per
+// test; a stand-in for Monetbil's checkPayment; a log sink; and hubctl,
+// built once per test binary and run as a process.
 //
 // Under a plain `go test` with no endpoint set, integration tests skip and
 // say how to run them. `make test` sets HUB_REQUIRE_INTEGRATION=1, which turns
 // every such skip into a failure, so that a skipped test is never counted as
 // passed there.
-package awstest
+package hubtest
 
 import (
 	"context"
