@@ -1,0 +1,98 @@
+package hubstatus_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payments-hub/hub/internal/hubstatus"
+	"github.com/payments-hub/hub/internal/sqsqueue"
+	"github.com/payments-hub/hub/internal/store"
+)
+
+type fakeQueue struct {
+	url   string
+	depth sqsqueue.Depth
+	err   error
+}
+
+func (q fakeQueue) URL() string { return q.url }
+func (q fakeQueue) Depth(context.Context) (sqsqueue.Depth, error) {
+	return q.depth, q.err
+}
+
+type fakeRedrives struct {
+	tasks []sqsqueue.MoveTask
+	err   error
+}
+
+func (r fakeRedrives) MoveTasks(context.Context) ([]sqsqueue.MoveTask, error) { return r.tasks, r.err }
+
+type fakeFailures struct {
+	recs  []store.EventRecord
+	err   error
+	asked *int
+}
+
+func (f fakeFailures) Failures(_ context.Context, limit int) ([]store.EventRecord, error) {
+	*f.asked = limit
+	return f.recs, f.err
+}
+
+type fakeAges map[string]time.Duration
+
+func (a fakeAges) OldestAge(_ context.Context, name string) (time.Duration, bool, error) {
+	age, ok := a[name]
+	return age, ok, nil
+}
+
+func TestReadGathersCountsAgesActiveRedrivesAndFailures(t *testing.T) {
+	t.Parallel()
+	asked := 0
+	r := hubstatus.Reader{
+		Queue:    fakeQueue{url: "https://sqs.eu-west-1.amazonaws.com/1/payments-hub-events", depth: sqsqueue.Depth{Visible: 4, InFlight: 2, Delayed: 1}},
+		DLQ:      fakeQueue{url: "https://sqs.eu-west-1.amazonaws.com/1/payments-hub-failed-jobs", depth: sqsqueue.Depth{Visible: 7}},
+		Redrives: fakeRedrives{tasks: []sqsqueue.MoveTask{{Handle: "h1", Status: "RUNNING"}, {Handle: "h0", Status: "COMPLETED"}}},
+		Failures: fakeFailures{recs: []store.EventRecord{{Provider: "monetbil", EventKey: "MB-1:success"}}, asked: &asked},
+		Ages:     fakeAges{"payments-hub-failed-jobs": 90 * time.Second},
+	}
+	st, err := r.Read(context.Background(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Queue.Name != "payments-hub-events" || st.Queue.Visible != 4 || st.Queue.InFlight != 2 || st.Queue.Delayed != 1 || st.DLQ.Visible != 7 {
+		t.Fatalf("counts %+v %+v", st.Queue, st.DLQ)
+	}
+	if st.DLQ.OldestAgeSeconds == nil || *st.DLQ.OldestAgeSeconds != 90 || st.Queue.OldestAgeSeconds != nil || !strings.Contains(st.Queue.OldestAgeNote, "no CloudWatch data") {
+		t.Fatalf("ages %+v %+v", st.Queue, st.DLQ)
+	}
+	if len(st.ActiveMoves) != 1 || st.ActiveMoves[0].Handle != "h1" || asked != 3 || len(st.LastFailures) != 1 {
+		t.Fatalf("status %+v (asked for %d failures)", st, asked)
+	}
+}
+
+func TestReadSaysWhatItCouldNotRead(t *testing.T) {
+	t.Parallel()
+	asked := 0
+	r := hubstatus.Reader{
+		Queue: fakeQueue{url: "http://localhost/q"}, DLQ: fakeQueue{url: "http://localhost/dlq"},
+		Redrives: fakeRedrives{err: sqsqueue.ErrMoveTasksUnsupported},
+		Failures: fakeFailures{err: errors.New("throttled"), asked: &asked},
+	}
+	st, err := r.Read(context.Background(), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(st.Queue.OldestAgeNote, "CloudWatch not available") || !strings.Contains(st.MovesNote, "no message move tasks") || !strings.Contains(st.FailuresNote, "throttled") {
+		t.Fatalf("notes %+v", st)
+	}
+	if _, err := r.Read(context.Background(), 0); err != nil || asked != 5 {
+		t.Fatalf("--failures 0 read the failures again (asked %d): %v", asked, err)
+	}
+	r.DLQ = fakeQueue{url: "http://localhost/dlq", err: errors.New("access denied")}
+	if _, err := r.Read(context.Background(), 0); err == nil || !strings.Contains(err.Error(), "access denied") {
+		t.Fatalf("unreadable DLQ: %v", err)
+	}
+}
