@@ -7,7 +7,9 @@ import (
 	"github.com/payments-hub/hub/internal/config"
 )
 
-func hubctlEnv(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+func hubctlEnv(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
 
 func TestLoadHubctlDefaultsAndNames(t *testing.T) {
 	t.Parallel()

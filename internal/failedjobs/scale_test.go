@@ -53,7 +53,7 @@ func fillDLQ(t *testing.T, s *hubtest.Stack, dlq *sqsqueue.Queue, n int) {
 					}
 				}
 				if ids, err := dlq.SendBatch(ctx, batch); err != nil || ids[len(ids)-1] == "" {
-					errs <- fmt.Errorf("fill the DLQ: %v %v", ids, err)
+					errs <- fmt.Errorf("fill the DLQ: %v: %w", ids, err)
 					return
 				}
 			}

@@ -67,9 +67,9 @@ func TestEventsReadsInBatchesAndLeavesOutMissingAndExpiredRecords(t *testing.T) 
 	for i := range 250 {
 		ref := store.EventRef{Provider: "monetbil", EventKey: fmt.Sprintf("MB-%d:success", i)}
 		refs = append(refs, ref)
-		switch {
-		case i%10 == 0: // missing
-		case i%10 == 1:
+		switch i % 10 {
+		case 0: // missing
+		case 1:
 			putFailed(t, c, events, ref, time.Now().Add(-time.Hour)) // expired, not yet deleted by TTL
 		default:
 			putFailed(t, c, events, ref, time.Time{})
