@@ -108,18 +108,17 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.deleteLoop(work, acks)
 	}()
 
-	slots := make(chan struct{}, w.cfg.Concurrency)
-	var running sync.WaitGroup
+	r := &run{ctx: ctx, work: work, acks: acks, slots: make(chan struct{}, w.cfg.Concurrency)}
 	var pollErr error
 	backoff := time.Second
 	for ctx.Err() == nil {
 		// Receive only what can start now, so that nothing received waits
 		// behind a slow job while its visibility timeout runs.
-		free := w.cfg.Concurrency - len(slots)
+		free := w.cfg.Concurrency - len(r.slots)
 		if free == 0 {
 			select {
-			case slots <- struct{}{}:
-				<-slots
+			case r.slots <- struct{}{}:
+				<-r.slots
 			case <-ctx.Done():
 			}
 			continue
@@ -139,35 +138,49 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 		backoff, pollErr = time.Second, nil
-		w.count(func(s *Stats) { s.Received += len(msgs) })
-		for i, m := range msgs {
-			if ctx.Err() == nil {
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-				}
-			}
-			if ctx.Err() != nil {
-				w.release(work, msgs[i:])
-				break
-			}
-			running.Add(1)
-			go func() {
-				defer func() { <-slots; running.Done() }()
-				w.finish(m, w.cfg.Processor.Process(work, m, time.Time{}), acks)
-			}()
-		}
+		w.start(r, msgs)
 		if w.cfg.Once {
 			break
 		}
 	}
-	running.Wait()
+	r.running.Wait()
 	close(acks)
 	<-deleterDone
 	if w.cfg.Once && pollErr != nil {
 		return pollErr
 	}
 	return nil
+}
+
+// run is one Run's shared state.
+type run struct {
+	ctx, work context.Context
+	acks      chan string
+	slots     chan struct{}
+	running   sync.WaitGroup
+}
+
+// start runs each message's job as a slot frees up. Once shutdown has
+// begun, it starts nothing more and releases the rest at once.
+func (w *Worker) start(r *run, msgs []processing.Message) {
+	w.count(func(s *Stats) { s.Received += len(msgs) })
+	for i, m := range msgs {
+		if r.ctx.Err() == nil {
+			select {
+			case r.slots <- struct{}{}:
+			case <-r.ctx.Done():
+			}
+		}
+		if r.ctx.Err() != nil {
+			w.release(r.work, msgs[i:])
+			return
+		}
+		r.running.Add(1)
+		go func() {
+			defer func() { <-r.slots; r.running.Done() }()
+			w.finish(m, w.cfg.Processor.Process(r.work, m, time.Time{}), r.acks)
+		}()
+	}
 }
 
 // receive long-polls on a context shutdown does not cancel at once: when
