@@ -25,7 +25,7 @@ import (
 	"github.com/payments-hub/hub/internal/worker"
 )
 
-// The seed's schedule scaled down: 1 s, 2 s, 3 s.
+// The production schedule (10, 30, 60 s) scaled down to 1 s, 2 s, 3 s.
 var scaled = retry.Policy{Backoff: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, MaxAttempts: 3}
 
 type rig struct {
