@@ -22,7 +22,7 @@ type retryOptions struct {
 func newFailedRetryCmd(c *cli, asJSON *bool) *cobra.Command {
 	var o retryOptions
 	cmd := &cobra.Command{
-		Use:   "retry ID... | retry --all",
+		Use:   "retry {ID...|--all}",
 		Short: "put failed events back on the queue, by message id or all of them",
 		Long: `retry ID sends each message back to QUEUE_URL and deletes it from the DLQ; it
 stops reading the DLQ as soon as every id is found.

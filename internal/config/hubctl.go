@@ -36,7 +36,7 @@ type Endpoints struct {
 // LocalStack rather than AWS.
 func (e Endpoints) Local() bool { return e.AWS != "" || (e.SQS != "" && e.DynamoDB != "") }
 
-// CloudWatch reports whether CloudWatch can answer: on AWS, or where an
+// CloudWatchAvailable reports whether CloudWatch can answer: on AWS, or where an
 // endpoint names one. Local SQS servers have none.
 func (e Endpoints) CloudWatchAvailable() bool { return e.SQS == "" || e.CloudWatch != "" }
 
