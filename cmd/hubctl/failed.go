@@ -66,8 +66,7 @@ func failedService(ctx context.Context, c *cli) (*failedjobs.Service, app.AWS, e
 	if err != nil {
 		return nil, a, err
 	}
-	n := app.NamesFromEnv(c.getenv)
-	st, err := app.Store(a, n.EventsTable, n.TransactionsTable)
+	st, err := app.Store(a, config.LoadTables(c.getenv))
 	if err != nil {
 		return nil, a, err
 	}

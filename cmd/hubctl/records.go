@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/store"
 )
 
@@ -23,8 +25,7 @@ func openStore(ctx context.Context, c *cli) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := app.NamesFromEnv(c.getenv)
-	return app.Store(a, n.EventsTable, n.TransactionsTable)
+	return app.Store(a, config.LoadTables(c.getenv))
 }
 
 func runTransactions(ctx context.Context, c *cli, args []string) error {
@@ -52,7 +53,7 @@ Example:
 	}
 	tx, err := st.Transaction(ctx, pos[1])
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no transaction %q in table %s", pos[1], app.NamesFromEnv(c.getenv).TransactionsTable)
+		return fmt.Errorf("no transaction %q in table %s", pos[1], config.LoadTables(c.getenv).Transactions)
 	}
 	if err != nil {
 		return err
@@ -68,8 +69,21 @@ Example:
 	if tx.Amount != 0 {
 		row("amount", fmt.Sprintf("%d %s", tx.Amount, tx.Currency))
 	}
+	if tx.Expected != nil {
+		row("expected", fmt.Sprintf("%d %s", tx.Expected.Amount, tx.Expected.Currency))
+	}
 	row("last_event", tx.LastEventKey)
 	row("last_event_at", formatTime(tx.LastEventAt))
+	for i, e := range tx.Events {
+		label := ""
+		if i == 0 {
+			label = "events"
+		}
+		row(label, fmt.Sprintf("%s  %s", e.Key, formatTime(e.At)))
+	}
+	if !tx.Stripe.IsZero() {
+		row("stripe", fmt.Sprintf("payment_intent=%s checkout_session=%s charge=%s", orDash(tx.Stripe.PaymentIntent), orDash(tx.Stripe.CheckoutSession), orDash(tx.Stripe.Charge)))
+	}
 	row("updated_at", formatTime(tx.UpdatedAt))
 	row("changes", tx.Version)
 	return tw.Flush()
@@ -77,10 +91,14 @@ Example:
 
 func runEvents(ctx context.Context, c *cli, args []string) error {
 	f := newFlags(c, "events", `
-Usage: hubctl events get PROVIDER KEY [--json]
+Usage: hubctl events get PROVIDER KEY [--transaction ID] [--json]
 
-Shows the stored record of one provider event: status (IN_PROGRESS, PROCESSED,
-FAILED, FORGOTTEN), attempts, outcome and the last error. PROVIDER is stripe or
+Shows what the hub knows of one provider event: status (PROCESSED, FAILED,
+FORGOTTEN), attempts, outcome, the fields that disagreed (a mismatch) and the
+last error. An event applied at its first attempt has no record of its own:
+its transaction remembers it (one write per event). The hub finds that
+transaction through a Monetbil payment's binding; for a Stripe event, give it
+with --transaction. PROVIDER is stripe or
 monetbil; KEY is the Stripe event id (evt_...) or the Monetbil key
 (<transaction_id>:<status>). Exits 1 when there is no such record.
 
@@ -88,6 +106,7 @@ Example:
   hubctl events get stripe evt_1Q2w3E4r5T6y
 `)
 	asJSON := f.Bool("json", false, "print JSON")
+	txID := f.String("transaction", "", "the transaction the event concerns (finds a Stripe event applied at its first attempt)")
 	pos, err := f.parse(args)
 	if err != nil {
 		return err
@@ -102,9 +121,13 @@ Example:
 	if err != nil {
 		return err
 	}
-	rec, err := st.Event(ctx, pos[1], pos[2])
+	rec, err := store.Lookup(ctx, st, pos[1], pos[2], *txID)
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("no %s event %q in table %s", pos[1], pos[2], app.NamesFromEnv(c.getenv).EventsTable)
+		hint := ""
+		if *txID == "" && pos[1] == "stripe" {
+			hint = " (an event applied at its first attempt is remembered by its transaction: add --transaction ID)"
+		}
+		return fmt.Errorf("no %s event %q in table %s or its transaction%s", pos[1], pos[2], config.LoadTables(c.getenv).Events, hint)
 	}
 	if err != nil {
 		return err
@@ -121,6 +144,12 @@ Example:
 	row("status", rec.Status)
 	row("attempts", rec.Attempts)
 	row("outcome", rec.Outcome)
+	if len(rec.Mismatch) > 0 {
+		row("mismatch", strings.Join(rec.Mismatch, ", "))
+	}
+	if rec.Detail != "" {
+		row("detail", rec.Detail)
+	}
 	if rec.LastError != "" {
 		row("last_error", rec.LastError)
 		row("error_type", rec.ErrorType)

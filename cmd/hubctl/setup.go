@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/payments-hub/hub/internal/app"
-	"github.com/payments-hub/hub/internal/retry"
+	"github.com/payments-hub/hub/internal/config"
+	"github.com/payments-hub/hub/internal/provision"
 )
 
 func init() {
@@ -42,7 +43,7 @@ Example:
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	policy, err := retry.Parse(c.getenv("BACKOFF_SECONDS"), c.getenv("MAX_ATTEMPTS"))
+	policy, err := config.RetryPolicy(c.getenv)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -50,7 +51,7 @@ Example:
 	if err != nil {
 		return err
 	}
-	env, err := app.Setup(ctx, a, app.NamesFromEnv(c.getenv), policy.MaxAttempts)
+	env, err := provision.Setup(ctx, a.SQS, a.DynamoDB, config.LoadNames(c.getenv), policy.MaxAttempts)
 	if err != nil {
 		return err
 	}
@@ -59,8 +60,8 @@ Example:
 	}
 	if *asJSON {
 		return writeJSON(c.stdout, map[string]any{
-			"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.EventsTable,
-			"TRANSACTIONS_TABLE": env.TransactionsTable, "created": append([]string{}, env.Created...),
+			"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.Tables.Events,
+			"TRANSACTIONS_TABLE": env.Tables.Transactions, "created": append([]string{}, env.Created...),
 		})
 	}
 	fmt.Fprint(c.stdout, env.Lines())

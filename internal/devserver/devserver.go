@@ -26,7 +26,7 @@ import (
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/logging"
-	"github.com/payments-hub/hub/internal/retry"
+	"github.com/payments-hub/hub/internal/provision"
 	"github.com/payments-hub/hub/internal/sandbox"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/stripewebhook"
@@ -59,7 +59,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if getenv("AWS_ENDPOINT_URL") == "" && (getenv("AWS_ENDPOINT_URL_SQS") == "" || getenv("AWS_ENDPOINT_URL_DYNAMODB") == "") {
 		return errors.New("hubctl dev runs against local servers or LocalStack, not AWS: run it with `make run`, or set AWS_ENDPOINT_URL (LocalStack) or AWS_ENDPOINT_URL_SQS and AWS_ENDPOINT_URL_DYNAMODB")
 	}
-	policy, err := retry.Parse(getenv(config.EnvBackoffSeconds), getenv(config.EnvMaxAttempts))
+	policy, err := config.RetryPolicy(getenv)
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	env, err := app.Setup(ctx, a, app.NamesFromEnv(getenv), policy.MaxAttempts)
+	env, err := provision.Setup(ctx, a.SQS, a.DynamoDB, config.LoadNames(getenv), policy.MaxAttempts)
 	if err != nil {
 		return fmt.Errorf("create the queue, DLQ and tables: %w", err)
 	}
@@ -113,8 +113,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	overlay := map[string]string{
-		config.EnvQueueURL: env.QueueURL, config.EnvDLQURL: env.DLQURL, config.EnvEventsTable: env.EventsTable,
-		config.EnvTransactionsTable: env.TransactionsTable, config.EnvMonetbilAPIURL: monetbilURL,
+		config.EnvQueueURL: env.QueueURL, config.EnvDLQURL: env.DLQURL, config.EnvEventsTable: env.Tables.Events,
+		config.EnvTransactionsTable: env.Tables.Transactions, config.EnvMonetbilAPIURL: monetbilURL,
+	}
+	if getenv(config.EnvStripeMode) == "" {
+		// Events from `hubctl send` and the Stripe CLI are test-mode events.
+		overlay[config.EnvStripeMode] = "test"
 	}
 	pcfg, err := config.LoadProcessor(func(k string) string {
 		if v, ok := overlay[k]; ok {
@@ -182,7 +186,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // envLines is what other terminals need to reach this run with hubctl.
-func envLines(getenv func(string) string, env app.Env, stripeSecret, monetbilSecret, base string) []string {
+func envLines(getenv func(string) string, env provision.Env, stripeSecret, monetbilSecret, base string) []string {
 	var lines []string
 	add := func(k, v string) {
 		if v != "" {
@@ -197,8 +201,8 @@ func envLines(getenv func(string) string, env app.Env, stripeSecret, monetbilSec
 	add("AWS_SECRET_ACCESS_KEY", "test")
 	add(config.EnvQueueURL, env.QueueURL)
 	add(config.EnvDLQURL, env.DLQURL)
-	add(config.EnvEventsTable, env.EventsTable)
-	add(config.EnvTransactionsTable, env.TransactionsTable)
+	add(config.EnvEventsTable, env.Tables.Events)
+	add(config.EnvTransactionsTable, env.Tables.Transactions)
 	add(config.EnvStripeSecret, stripeSecret)
 	add(config.EnvMonetbilSecret, monetbilSecret)
 	add("HUB_URL", base)
@@ -208,7 +212,7 @@ func envLines(getenv func(string) string, env app.Env, stripeSecret, monetbilSec
 	return lines
 }
 
-func printBanner(out io.Writer, base, monetbil string, p config.Processor, env app.Env, cfg Config, lines []string) {
+func printBanner(out io.Writer, base, monetbil string, p config.Processor, env provision.Env, cfg Config, lines []string) {
 	if out == nil {
 		return
 	}

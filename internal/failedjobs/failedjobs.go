@@ -296,7 +296,7 @@ func (s *Service) Retry(ctx context.Context, ids []string) ([]Outcome, error) {
 		}
 		delete(found, id)
 		o := Outcome{MessageID: id, Provider: m.job.Provider, EventKey: m.job.EventKey}
-		sent, err := s.cfg.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.cfg.QueueURL), MessageBody: m.msg.Body, MessageAttributes: m.msg.MessageAttributes})
+		sent, err := s.cfg.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.cfg.QueueURL), MessageBody: m.msg.Body, MessageAttributes: redriven(m.msg.MessageAttributes)})
 		if err != nil {
 			o.Result, o.Error = "failed", "send to the source queue: "+err.Error()
 			failed++
@@ -360,4 +360,15 @@ func (s *Service) Flush(ctx context.Context) error {
 	}
 	s.cfg.Logger.Info("failed jobs flushed", "dlq_url", s.cfg.DLQURL)
 	return nil
+}
+
+// redriven marks a copy moved back from the DLQ, so that the processor
+// closes the event's failure record when it succeeds (envelope.AttrRedrive).
+func redriven(attrs map[string]types.MessageAttributeValue) map[string]types.MessageAttributeValue {
+	out := make(map[string]types.MessageAttributeValue, len(attrs)+1)
+	for k, v := range attrs {
+		out[k] = v
+	}
+	out[envelope.AttrRedrive] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String("manual")}
+	return out
 }

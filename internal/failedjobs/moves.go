@@ -184,7 +184,7 @@ func (s *Service) MoveClientSide(ctx context.Context, progress func(moved int)) 
 		}
 		entries := make([]types.SendMessageBatchRequestEntry, len(msgs))
 		for i, m := range msgs {
-			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: m.msg.Body, MessageAttributes: m.msg.MessageAttributes}
+			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: m.msg.Body, MessageAttributes: redriven(m.msg.MessageAttributes)}
 		}
 		sent := map[int]bool{}
 		out, err := s.cfg.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.cfg.QueueURL), Entries: entries})
