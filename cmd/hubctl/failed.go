@@ -10,7 +10,6 @@ import (
 	"github.com/payments-hub/hub/internal/failedjobs"
 	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/sqsqueue"
-	"github.com/payments-hub/hub/internal/store/dynamostore"
 )
 
 func newFailedCmd(c *cli) *cobra.Command {
@@ -58,7 +57,7 @@ func failedService(ctx context.Context, c *cli, cmd *cobra.Command) (*failedjobs
 	if err != nil {
 		return nil, err
 	}
-	st, err := dynamostore.New(a.DynamoDB, c.env.EventsTable, c.env.TransactionsTable)
+	st, err := app.Store(a, c.env.Tables())
 	if err != nil {
 		return nil, err
 	}

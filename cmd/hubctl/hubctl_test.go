@@ -20,7 +20,6 @@ import (
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/sqsqueue"
-	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/transaction"
 )
 
@@ -159,8 +158,8 @@ func TestWorkerKilledMidJobLosesNothing(t *testing.T) {
 	m.Set("MB-kill", 1, 0, 0)
 	startWorker(t, env)
 	hubtest.WaitFor(t, "the event to be applied after the restart", 30*time.Second, func() bool {
-		rec, err := s.Store.Event(context.Background(), "monetbil", "MB-kill:success")
-		return err == nil && rec.Status == store.Processed
+		tx, err := s.Store.Transaction(context.Background(), "tx-kill")
+		return err == nil && tx.HasEvent("MB-kill:success")
 	})
 	tx, err := s.Store.Transaction(context.Background(), "tx-kill")
 	if err != nil || tx.Status != transaction.Succeeded || tx.Version != 1 {
@@ -191,8 +190,8 @@ func TestSIGTERMFinishesRunningJobsAndReleasesTheRest(t *testing.T) {
 	}
 	// The running job finished: exactly one event processed.
 	processed := 0
-	for _, id := range []string{"MB-t1", "MB-t2", "MB-t3"} {
-		if rec, err := s.Store.Event(context.Background(), "monetbil", id+":success"); err == nil && rec.Status == store.Processed {
+	for i, id := range []string{"MB-t1", "MB-t2", "MB-t3"} {
+		if tx, err := s.Store.Transaction(context.Background(), fmt.Sprintf("tx-term-%d", i+1)); err == nil && tx.HasEvent(id+":success") {
 			processed++
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/provision"
 )
 
 func newSetupCmd(c *cli) *cobra.Command {
@@ -39,7 +40,7 @@ It prints the resulting environment as KEY=value lines, so that this works:
 			if err != nil {
 				return err
 			}
-			env, err := app.Setup(cmd.Context(), a, names(c), policy.MaxAttempts)
+			env, err := provision.Setup(cmd.Context(), a.SQS, a.DynamoDB, c.env.Names, policy.MaxAttempts)
 			if err != nil {
 				return err
 			}
@@ -48,8 +49,8 @@ It prints the resulting environment as KEY=value lines, so that this works:
 			}
 			if asJSON {
 				return writeJSON(c.stdout, map[string]any{
-					"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.EventsTable,
-					"TRANSACTIONS_TABLE": env.TransactionsTable, "created": append([]string{}, env.Created...),
+					"QUEUE_URL": env.QueueURL, "DLQ_URL": env.DLQURL, "EVENTS_TABLE": env.Tables.Events,
+					"TRANSACTIONS_TABLE": env.Tables.Transactions, "created": append([]string{}, env.Created...),
 				})
 			}
 			fmt.Fprint(c.stdout, env.Lines())
@@ -58,9 +59,4 @@ It prints the resulting environment as KEY=value lines, so that this works:
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the environment as a JSON object instead of KEY=value lines")
 	return cmd
-}
-
-// names are the resources setup and dev create.
-func names(c *cli) app.Names {
-	return app.Names{QueueName: c.env.QueueName, DLQName: c.env.DLQName, EventsTable: c.env.EventsTable, TransactionsTable: c.env.TransactionsTable}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/hubstatus"
 	"github.com/payments-hub/hub/internal/sqsqueue"
-	"github.com/payments-hub/hub/internal/store/dynamostore"
 )
 
 // statusOptions are `status`'s flags.
@@ -63,7 +62,7 @@ func statusReader(ctx context.Context, c *cli, label string) (hubstatus.Reader, 
 	if err != nil {
 		return hubstatus.Reader{}, err
 	}
-	st, err := dynamostore.New(a.DynamoDB, c.env.EventsTable, c.env.TransactionsTable)
+	st, err := app.Store(a, c.env.Tables())
 	if err != nil {
 		return hubstatus.Reader{}, err
 	}

@@ -125,7 +125,7 @@ func endToEnd(ctx context.Context, c *clients, o options, n, concurrency int, pe
 	if err != nil {
 		return e2eRun{}, err
 	}
-	p, err := processing.New(processing.Config{Store: st, Visibility: consumer, Jobs: map[string]processing.Job{envelope.ProviderStripe: jobs.Stripe{}},
+	p, err := processing.New(processing.Config{Store: st, Visibility: consumer, Jobs: map[string]processing.Job{envelope.ProviderStripe: jobs.Stripe{Mode: jobs.StripeTest}},
 		Policy: retry.Default(), JobTimeout: 20 * time.Second, Logger: log})
 	if err != nil {
 		return e2eRun{}, err

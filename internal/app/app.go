@@ -1,29 +1,35 @@
 // Package app assembles the hub's parts from configuration: the AWS
-// clients, the store, the jobs and the processor. The Lambda mains and
-// hubctl share it so that every entry point is wired the same way.
+// clients, the store, the jobs, the processor and the intake. The Lambda
+// mains, hubctl and the benchmarks share it so that every entry point is
+// wired the same way.
 package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
-	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/payments-hub/hub/internal/apigateway"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/jobs"
+	"github.com/payments-hub/hub/internal/lambdasqs"
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/processing"
 	"github.com/payments-hub/hub/internal/provision"
+	"github.com/payments-hub/hub/internal/secrets"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store/dynamostore"
+	"github.com/payments-hub/hub/internal/stripewebhook"
 )
 
 // AWS holds the clients, built from the SDK's default configuration, so
@@ -54,43 +60,46 @@ func LoadAWS(ctx context.Context, component string) (AWS, error) {
 		return AWS{}, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if cfg.Region == "" {
-		return AWS{}, fmt.Errorf("no AWS region: set AWS_REGION (for example eu-west-1)")
+		return AWS{}, errors.New("no AWS region: set AWS_REGION (for example eu-west-1)")
 	}
-	local := os.Getenv("AWS_ENDPOINT_URL_DYNAMODB") != "" || os.Getenv("AWS_ENDPOINT_URL") != ""
 	return AWS{
 		Config: cfg,
 		SQS:    sqs.NewFromConfig(cfg),
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-			// Local DynamoDB servers omit the CRC32 header the SDK checks
-			// (aws-sdk-go-v2#3545); AWS always sends it.
-			o.DisableValidateResponseChecksum = local
+			// An endpoint of its own (AWS_ENDPOINT_URL[_DYNAMODB]) is a
+			// local server, and local DynamoDB servers omit the CRC32
+			// header the SDK checks (aws-sdk-go-v2#3545); AWS always sends it.
+			o.DisableValidateResponseChecksum = o.BaseEndpoint != nil
 		}),
 	}, nil
 }
 
 // Store returns the DynamoDB store.
-func Store(a AWS, eventsTable, transactionsTable string) (*dynamostore.Store, error) {
-	return dynamostore.New(a.DynamoDB, eventsTable, transactionsTable)
+func Store(a AWS, t config.Tables) (*dynamostore.Store, error) {
+	return dynamostore.New(a.DynamoDB, t.Events, t.Transactions)
 }
 
 // Processor builds the processing core and the queue consumer. It refuses
 // to start when the queue's RedrivePolicy does not dead-letter after exactly
-// MAX_ATTEMPTS receives: otherwise the retry schedule and SQS would disagree
-// on when an event has failed for good.
+// MAX_ATTEMPTS receives (provision.CheckRedrive).
 func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logger) (*processing.Processor, *sqsqueue.Consumer, error) {
 	consumer, err := sqsqueue.NewConsumer(a.SQS, cfg.QueueURL)
 	if err != nil {
 		return nil, nil, err
 	}
-	vt, err := CheckRedrive(ctx, consumer, cfg.Policy.MaxAttempts)
+	attrs, err := consumer.Attributes(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the queue's RedrivePolicy (%s): %w", cfg.QueueURL, err)
+	}
+	vt, err := provision.CheckRedrive(cfg.QueueURL, attrs, cfg.Policy.MaxAttempts)
 	if err != nil {
 		return nil, nil, err
 	}
-	if vt > 0 && cfg.JobTimeout > vt-4*time.Second {
-		log.Warn("JOB_TIMEOUT_SECONDS is close to the queue's visibility timeout: jobs are cut at visibility - 3 s so a crashed attempt's message is never redelivered while its claim holds",
-			"job_timeout", cfg.JobTimeout.String(), "visibility_timeout", vt.String())
+	if cfg.JobTimeoutSet && vt > 0 && cfg.JobTimeout > vt-processing.DeadlineMargin {
+		log.Warn(fmt.Sprintf("%s is longer than the queue's visibility timeout less %s: jobs are cut at that point, so that a failure is recorded and its backoff set before the message can come back",
+			config.EnvJobTimeout, processing.DeadlineMargin), "job_timeout", cfg.JobTimeout.String(), "visibility_timeout", vt.String())
 	}
-	st, err := Store(a, cfg.EventsTable, cfg.TransactionsTable)
+	st, err := Store(a, cfg.Tables)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,16 +107,21 @@ func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logge
 	if err != nil {
 		return nil, nil, err
 	}
+	mode := jobs.StripeTest
+	if cfg.StripeLive {
+		mode = jobs.StripeLive
+	}
 	p, err := processing.New(processing.Config{
 		Store:      st,
 		Visibility: consumer,
 		Jobs: map[string]processing.Job{
-			envelope.ProviderStripe:   jobs.Stripe{},
+			envelope.ProviderStripe:   jobs.Stripe{Mode: mode, Finder: st},
 			envelope.ProviderMonetbil: jobs.Monetbil{Checker: checker, AllowTestMode: cfg.MonetbilTestMode},
 		},
 		Policy:            cfg.Policy,
 		JobTimeout:        cfg.JobTimeout,
 		VisibilityTimeout: vt,
+		RequireExpected:   cfg.RequireExpected,
 		Logger:            log,
 	})
 	if err != nil {
@@ -116,24 +130,49 @@ func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logge
 	return p, consumer, nil
 }
 
-// CheckRedrive verifies the queue's RedrivePolicy against maxAttempts and
-// returns the queue's visibility timeout.
-func CheckRedrive(ctx context.Context, c *sqsqueue.Consumer, maxAttempts int) (time.Duration, error) {
-	attrs, err := c.Attributes(ctx)
+// Ingest builds the intake service.
+func Ingest(a AWS, cfg config.Ingest, log *slog.Logger) (*intake.Service, error) {
+	verifier, err := stripewebhook.NewVerifier(cfg.StripeSecrets, stripewebhook.DefaultTolerance)
 	if err != nil {
-		return 0, fmt.Errorf("read the queue's RedrivePolicy (%s): %w", c.URL(), err)
+		return nil, err
 	}
-	raw := attrs["RedrivePolicy"]
-	if raw == "" {
-		return 0, fmt.Errorf("queue %s has no RedrivePolicy: failed events would never reach a DLQ; create the queue with `terraform apply` or `hubctl setup`", c.URL())
-	}
-	_, n, err := provision.ParseRedrivePolicy(raw)
+	queue, err := sqsqueue.NewPublisher(a.SQS, cfg.QueueURL)
 	if err != nil {
-		return 0, fmt.Errorf("queue %s: %w", c.URL(), err)
+		return nil, err
 	}
-	if n != maxAttempts {
-		return 0, fmt.Errorf("queue %s dead-letters after maxReceiveCount %d receives but MAX_ATTEMPTS is %d: set MAX_ATTEMPTS=%d, or change the queue's redrive policy (terraform variable max_receive_count) to %d", c.URL(), n, maxAttempts, n, maxAttempts)
+	return intake.New(intake.Config{Stripe: verifier, MonetbilSecret: cfg.MonetbilSecret, Queue: queue.WithMaxBytes(cfg.MaxMessageBytes), Logger: log})
+}
+
+// IngestHandler is the ingest Lambda's handler, from the environment.
+func IngestHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
+	a, err := LoadAWS(ctx, "ingest")
+	if err != nil {
+		return nil, err
 	}
-	secs, _ := strconv.Atoi(attrs["VisibilityTimeout"])
-	return time.Duration(secs) * time.Second, nil
+	cfg, err := config.LoadIngest(ctx, getenv, func() (secrets.ParameterStore, error) { return ssm.NewFromConfig(a.Config), nil })
+	if err != nil {
+		return nil, err
+	}
+	svc, err := Ingest(a, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return apigateway.Handler(svc), nil
+}
+
+// ProcessorHandler is the processor Lambda's handler, from the environment.
+func ProcessorHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (func(context.Context, events.SQSEvent) (events.SQSEventResponse, error), error) {
+	cfg, err := config.LoadProcessor(getenv)
+	if err != nil {
+		return nil, err
+	}
+	a, err := LoadAWS(ctx, "processor")
+	if err != nil {
+		return nil, err
+	}
+	p, _, err := Processor(ctx, a, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	return lambdasqs.Handler(p, cfg.BatchConcurrency), nil
 }

@@ -1,77 +1,84 @@
 // Package config reads and validates the hub's configuration from the
-// environment at start-up. Every problem is reported at once, each with what
-// to set, so that a misconfigured function fails its cold start loudly
-// instead of failing webhooks one by one.
+// environment at start-up. It is the only package that reads the
+// environment or writes fix-it instructions about it: the others take
+// values. Every problem is reported at once (errors.Join), each with what to
+// set, so that a misconfigured function fails its cold start loudly instead
+// of failing webhooks one by one.
 package config
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/payments-hub/hub/internal/secrets"
+	"time"
 )
 
 // Environment variable names shared by the functions, hubctl and Terraform.
 const (
-	EnvQueueURL            = "QUEUE_URL"
-	EnvStripeSecret        = "STRIPE_WEBHOOK_SECRET"
-	EnvStripeSecretParam   = "STRIPE_WEBHOOK_SECRET_PARAM"
-	EnvMonetbilSecret      = "MONETBIL_SERVICE_SECRET"
-	EnvMonetbilSecretParam = "MONETBIL_SERVICE_SECRET_PARAM"
+	EnvQueueURL                = "QUEUE_URL"
+	EnvDLQURL                  = "DLQ_URL"
+	EnvQueueName               = "QUEUE_NAME"
+	EnvDLQName                 = "DLQ_NAME"
+	EnvEventsTable             = "EVENTS_TABLE"
+	EnvTransactionsTable       = "TRANSACTIONS_TABLE"
+	EnvStripeSecret            = "STRIPE_WEBHOOK_SECRET"
+	EnvStripeSecretParam       = "STRIPE_WEBHOOK_SECRET_PARAM"
+	EnvMonetbilSecret          = "MONETBIL_SERVICE_SECRET"
+	EnvMonetbilSecretParam     = "MONETBIL_SERVICE_SECRET_PARAM"
+	EnvMaxMessageBytes         = "MAX_MESSAGE_BYTES"
+	EnvBackoffSeconds          = "BACKOFF_SECONDS"
+	EnvMaxAttempts             = "MAX_ATTEMPTS"
+	EnvJobTimeout              = "JOB_TIMEOUT_SECONDS"
+	EnvBatchConcurrency        = "BATCH_CONCURRENCY"
+	EnvMonetbilAPIURL          = "MONETBIL_API_URL"
+	EnvMonetbilTestMode        = "MONETBIL_ALLOW_TESTMODE"
+	EnvStripeMode              = "STRIPE_MODE"
+	EnvRequireExpected         = "REQUIRE_EXPECTED_TRANSACTIONS"
+	EnvLogLevel                = "LOG_LEVEL"
+	EnvEndpointURL             = "AWS_ENDPOINT_URL"
+	EnvEndpointURLSQS          = "AWS_ENDPOINT_URL_SQS"
+	EnvEndpointURLDynamoDB     = "AWS_ENDPOINT_URL_DYNAMODB"
+	EnvHubURL                  = "HUB_URL"
+	defaultMonetbilAPIURLValue = "https://api.monetbil.com"
 )
 
-// EnvMaxMessageBytes is the queue's MaximumMessageSize, so that the intake
-// refuses with 413 what the queue could never hold.
-const EnvMaxMessageBytes = "MAX_MESSAGE_BYTES"
+// Defaults shared with Terraform and `hubctl setup`.
+const (
+	DefaultQueueName         = "payments-hub-events"
+	DefaultDLQName           = "payments-hub-failed-jobs"
+	DefaultEventsTable       = "payments-hub-events"
+	DefaultTransactionsTable = "payments-hub-transactions"
+	DefaultMonetbilAPIURL    = defaultMonetbilAPIURLValue
+)
 
-// Ingest is the ingest function's configuration.
-type Ingest struct {
-	QueueURL        string
-	StripeSecrets   []string
-	MonetbilSecret  string
-	MaxMessageBytes int
+// Getenv reads one variable (os.Getenv, or a map in tests).
+type Getenv func(string) string
+
+// problems collects what is wrong with a configuration.
+type problems []error
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Errorf(format, args...)) }
+func (p *problems) addErr(err error) {
+	if err != nil {
+		*p = append(*p, err)
+	}
 }
 
-// LoadIngest reads the ingest configuration. Secrets come from the
-// environment or from SSM parameters named by the *_PARAM variables; store
-// is only called when a parameter is named.
-func LoadIngest(ctx context.Context, getenv func(string) string, store func() (secrets.ParameterStore, error)) (Ingest, error) {
-	var problems []string
-	queueURL, err := QueueURL(getenv(EnvQueueURL))
-	if err != nil {
-		problems = append(problems, err.Error())
+// err joins the problems under one heading, or is nil.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
 	}
-	vals, err := secrets.Resolve(ctx, getenv, store,
-		secrets.Spec{Var: EnvStripeSecret, ParamVar: EnvStripeSecretParam},
-		secrets.Spec{Var: EnvMonetbilSecret, ParamVar: EnvMonetbilSecretParam},
-	)
-	if err != nil {
-		problems = append(problems, err.Error())
+	return fmt.Errorf("invalid configuration: %w", errors.Join(p...))
+}
+
+func orDefault(v, def string) string {
+	if v = strings.TrimSpace(v); v != "" {
+		return v
 	}
-	var stripeSecrets []string
-	if err == nil {
-		stripeSecrets, err = SplitSecrets(vals[EnvStripeSecret])
-		if err != nil {
-			problems = append(problems, err.Error())
-		}
-	}
-	maxBytes := 1 << 20
-	if s := strings.TrimSpace(getenv(EnvMaxMessageBytes)); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1024 || n > 1<<20 {
-			problems = append(problems, fmt.Sprintf("%s %q must be the queue's maximum message size, 1024..1048576 (default 1048576)", EnvMaxMessageBytes, s))
-		} else {
-			maxBytes = n
-		}
-	}
-	if len(problems) > 0 {
-		return Ingest{}, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
-	}
-	return Ingest{QueueURL: queueURL, StripeSecrets: stripeSecrets, MonetbilSecret: vals[EnvMonetbilSecret], MaxMessageBytes: maxBytes}, nil
+	return def
 }
 
 // QueueURL validates a queue URL.
@@ -94,9 +101,40 @@ func SplitSecrets(raw string) ([]string, error) {
 	for i, s := range strings.Split(raw, ",") {
 		s = strings.TrimSpace(s)
 		if s == "" {
-			return nil, fmt.Errorf("STRIPE_WEBHOOK_SECRET: entry %d is empty (separate secrets with single commas)", i+1)
+			return nil, fmt.Errorf("%s: entry %d is empty (separate secrets with single commas)", EnvStripeSecret, i+1)
 		}
 		out = append(out, s)
 	}
 	return out, nil
 }
+
+// boolVar reads a true/false variable.
+func boolVar(getenv Getenv, name string, def bool, p *problems) bool {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.add("%s %q must be true or false (default %v)", name, s, def)
+		return def
+	}
+	return b
+}
+
+// intVar reads a whole number within [lo, hi]; set says whether it was given.
+func intVar(getenv Getenv, name string, def, lo, hi int, unit string, p *problems) (n int, set bool) {
+	s := strings.TrimSpace(getenv(name))
+	if s == "" {
+		return def, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		p.add("%s %q must be a whole number%s between %d and %d (default %d)", name, s, unit, lo, hi, def)
+		return def, false
+	}
+	return n, true
+}
+
+// seconds turns a whole number of seconds into a duration.
+func seconds(n int) time.Duration { return time.Duration(n) * time.Second }

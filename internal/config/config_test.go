@@ -93,14 +93,57 @@ func TestLoadProcessor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Policy.MaxAttempts != 3 || cfg.Policy.Delay(2) != 30*time.Second || cfg.JobTimeout != time.Minute ||
-		cfg.EventsTable != "payments-hub-events" || cfg.TransactionsTable != "payments-hub-transactions" || cfg.MonetbilAPIURL != "https://api.monetbil.com" || cfg.MonetbilTestMode {
+	if cfg.Policy.MaxAttempts != 3 || cfg.Policy.Delay(2) != 30*time.Second || cfg.JobTimeout != 55*time.Second || cfg.JobTimeoutSet ||
+		cfg.Tables.Events != "payments-hub-events" || cfg.Tables.Transactions != "payments-hub-transactions" || cfg.MonetbilAPIURL != "https://api.monetbil.com" ||
+		cfg.MonetbilTestMode || !cfg.StripeLive || cfg.RequireExpected || cfg.BatchConcurrency != 10 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
-	_, err = config.LoadProcessor(env(map[string]string{"JOB_TIMEOUT_SECONDS": "0", "MONETBIL_API_URL": "ftp://x", "MONETBIL_ALLOW_TESTMODE": "maybe", "MAX_ATTEMPTS": "x"}))
-	for _, want := range []string{"QUEUE_URL", "JOB_TIMEOUT_SECONDS", "MONETBIL_API_URL", "MONETBIL_ALLOW_TESTMODE", "MAX_ATTEMPTS"} {
+	cfg, err = config.LoadProcessor(env(map[string]string{"QUEUE_URL": "http://127.0.0.1:1/000000000000/q", "JOB_TIMEOUT_SECONDS": "20",
+		"STRIPE_MODE": "TEST", "REQUIRE_EXPECTED_TRANSACTIONS": "true", "MONETBIL_API_URL": "http://127.0.0.1:9/sandbox", "BACKOFF_SECONDS": "1, 2,3"}))
+	if err != nil || cfg.JobTimeout != 20*time.Second || !cfg.JobTimeoutSet || cfg.StripeLive || !cfg.RequireExpected || cfg.Policy.Delay(2) != 2*time.Second {
+		t.Fatalf("settings: %+v, %v", cfg, err)
+	}
+	_, err = config.LoadProcessor(env(map[string]string{"JOB_TIMEOUT_SECONDS": "0", "MONETBIL_API_URL": "ftp://x", "MONETBIL_ALLOW_TESTMODE": "maybe",
+		"MAX_ATTEMPTS": "x", "STRIPE_MODE": "sandbox", "REQUIRE_EXPECTED_TRANSACTIONS": "yes please"}))
+	for _, want := range []string{"QUEUE_URL", "JOB_TIMEOUT_SECONDS", "MONETBIL_API_URL", "MONETBIL_ALLOW_TESTMODE", "MAX_ATTEMPTS", "STRIPE_MODE", "REQUIRE_EXPECTED_TRANSACTIONS"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %s: %v", want, err)
 		}
+	}
+	// Plain http to Monetbil only on loopback.
+	if _, err := config.LoadProcessor(env(map[string]string{"QUEUE_URL": "http://127.0.0.1:1/000000000000/q", "MONETBIL_API_URL": "http://api.monetbil.com"})); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Errorf("plain http to a remote checkPayment: %v", err)
+	}
+}
+
+func TestRetryPolicy(t *testing.T) {
+	t.Parallel()
+	p, err := config.RetryPolicy(env(map[string]string{"BACKOFF_SECONDS": "0.5"}))
+	if err != nil || p.Delay(5) != 500*time.Millisecond || p.MaxAttempts != 3 {
+		t.Fatalf("short schedule: %+v %v", p, err)
+	}
+	for _, bad := range [][2]string{{"10,x", ""}, {"-1", ""}, {"", "0"}, {"", "three"}, {"50000", ""}, {",", ""}} {
+		_, err := config.RetryPolicy(env(map[string]string{"BACKOFF_SECONDS": bad[0], "MAX_ATTEMPTS": bad[1]}))
+		if err == nil || (!strings.Contains(err.Error(), "BACKOFF_SECONDS") && !strings.Contains(err.Error(), "MAX_ATTEMPTS")) {
+			t.Errorf("RetryPolicy(%q, %q): %v, want an error naming the variable", bad[0], bad[1], err)
+		}
+	}
+}
+
+func TestLoadNames(t *testing.T) {
+	t.Parallel()
+	n := config.LoadNames(env(map[string]string{"QUEUE_URL": "http://127.0.0.1:1/000000000000/my-events", "DLQ_NAME": "my-dlq", "EVENTS_TABLE": "ev"}))
+	if n.QueueName != "my-events" || n.DLQName != "my-dlq" || n.Tables.Events != "ev" || n.Tables.Transactions != "payments-hub-transactions" {
+		t.Errorf("LoadNames = %+v", n)
+	}
+}
+
+func TestSecretsAreTrimmed(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadIngest(context.Background(), env(map[string]string{
+		"QUEUE_URL": "https://q/1/q", "STRIPE_WEBHOOK_SECRET": " whsec_a \n", "MONETBIL_SERVICE_SECRET": "  mb_secret\n",
+	}), noStore)
+	if err != nil || cfg.MonetbilSecret != "mb_secret" || cfg.StripeSecrets[0] != "whsec_a" {
+		t.Fatalf("LoadIngest = %+v, %v", cfg, err)
 	}
 }

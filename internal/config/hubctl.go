@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 
 	"github.com/payments-hub/hub/internal/logging"
@@ -13,15 +12,8 @@ import (
 
 // Variables only the operator CLI (hubctl, hubctl dev) reads.
 const (
-	EnvQueueName          = "QUEUE_NAME"
-	EnvDLQName            = "DLQ_NAME"
-	EnvHubURL             = "HUB_URL"
-	EnvLogLevel           = "LOG_LEVEL"
-	EnvAWSEndpoint        = "AWS_ENDPOINT_URL"
-	EnvSQSEndpoint        = "AWS_ENDPOINT_URL_SQS"
-	EnvDynamoDBEndpoint   = "AWS_ENDPOINT_URL_DYNAMODB"
-	EnvCloudWatchEndpoint = "AWS_ENDPOINT_URL_CLOUDWATCH"
-	EnvAWSRegion          = "AWS_REGION"
+	EnvEndpointURLCloudWatch = "AWS_ENDPOINT_URL_CLOUDWATCH"
+	EnvRegion                = "AWS_REGION"
 
 	// DefaultHubURL is where `hubctl dev` serves the intake.
 	DefaultHubURL = "http://127.0.0.1:8080"
@@ -46,10 +38,9 @@ func (e Endpoints) CloudWatchAvailable() bool { return e.SQS == "" || e.CloudWat
 // fix, so that `hubctl send` does not demand DLQ_URL.
 type Hubctl struct {
 	QueueURL, DLQURL string
-	// QueueName and DLQName name the queues setup and dev create when
-	// QUEUE_URL / DLQ_URL are not set.
-	QueueName, DLQName             string
-	EventsTable, TransactionsTable string
+	// Names are the queues and tables setup and dev create (queue names
+	// from QUEUE_URL / DLQ_URL when set).
+	Names Names
 	// HubURL is the intake `hubctl send` posts to.
 	HubURL string
 	// MonetbilAPIURL is empty when not set: `hubctl dev` then serves its
@@ -58,44 +49,29 @@ type Hubctl struct {
 	Endpoints      Endpoints
 
 	stripeSecret, monetbilSecret string
-	getenv                       func(string) string
+	getenv                       Getenv
 }
 
 // LoadHubctl reads the operator CLI's environment.
-func LoadHubctl(getenv func(string) string) Hubctl {
-	h := Hubctl{
-		QueueURL:          strings.TrimSpace(getenv(EnvQueueURL)),
-		DLQURL:            strings.TrimSpace(getenv(EnvDLQURL)),
-		QueueName:         orDefault(getenv(EnvQueueName), DefaultQueueName),
-		DLQName:           orDefault(getenv(EnvDLQName), DefaultDLQName),
-		EventsTable:       orDefault(getenv(EnvEventsTable), DefaultEventsTable),
-		TransactionsTable: orDefault(getenv(EnvTransactionsTable), DefaultTransactionsTable),
-		HubURL:            strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/"),
-		MonetbilAPIURL:    strings.TrimSpace(getenv(EnvMonetbilAPIURL)),
+func LoadHubctl(getenv Getenv) Hubctl {
+	return Hubctl{
+		QueueURL:       strings.TrimSpace(getenv(EnvQueueURL)),
+		DLQURL:         strings.TrimSpace(getenv(EnvDLQURL)),
+		Names:          LoadNames(getenv),
+		HubURL:         strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/"),
+		MonetbilAPIURL: strings.TrimSpace(getenv(EnvMonetbilAPIURL)),
 		Endpoints: Endpoints{
-			AWS: getenv(EnvAWSEndpoint), SQS: getenv(EnvSQSEndpoint), DynamoDB: getenv(EnvDynamoDBEndpoint),
-			CloudWatch: getenv(EnvCloudWatchEndpoint), Region: getenv(EnvAWSRegion),
+			AWS: getenv(EnvEndpointURL), SQS: getenv(EnvEndpointURLSQS), DynamoDB: getenv(EnvEndpointURLDynamoDB),
+			CloudWatch: getenv(EnvEndpointURLCloudWatch), Region: getenv(EnvRegion),
 		},
 		stripeSecret:   getenv(EnvStripeSecret),
 		monetbilSecret: getenv(EnvMonetbilSecret),
 		getenv:         getenv,
 	}
-	if h.QueueURL != "" {
-		h.QueueName = lastPathSegment(h.QueueURL)
-	}
-	if h.DLQURL != "" {
-		h.DLQName = lastPathSegment(h.DLQURL)
-	}
-	return h
 }
 
-func lastPathSegment(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		raw = u.Path
-	}
-	raw = strings.TrimRight(raw, "/")
-	return raw[strings.LastIndex(raw, "/")+1:]
-}
+// Tables are the tables the commands read.
+func (h Hubctl) Tables() Tables { return h.Names.Tables }
 
 const fromSetup = "(`eval \"$(hubctl setup)\"` locally, `terraform output -raw hubctl_env` on AWS)"
 
@@ -142,9 +118,7 @@ func (h Hubctl) DevSecrets() (stripe, monetbil string) { return h.stripeSecret, 
 func (h Hubctl) LogLevel() (slog.Level, error) { return logging.ParseLevel(h.getenv(EnvLogLevel)) }
 
 // Policy reads the retry schedule (BACKOFF_SECONDS, MAX_ATTEMPTS).
-func (h Hubctl) Policy() (retry.Policy, error) {
-	return retry.Parse(h.getenv(EnvBackoffSeconds), h.getenv(EnvMaxAttempts))
-}
+func (h Hubctl) Policy() (retry.Policy, error) { return RetryPolicy(h.getenv) }
 
 // Processor reads the configuration `hubctl work` runs the processor with.
 func (h Hubctl) Processor() (Processor, error) { return LoadProcessor(h.getenv) }
@@ -165,11 +139,16 @@ type DevResources struct {
 }
 
 // DevProcessor reads the processor's configuration for `hubctl dev`, with
-// the resources it set up in place of the environment's.
+// the resources it set up in place of the environment's. STRIPE_MODE
+// defaults to test there: events from `hubctl send` and the Stripe CLI are
+// test-mode events.
 func (h Hubctl) DevProcessor(r DevResources) (Processor, error) {
 	overlay := map[string]string{
 		EnvQueueURL: r.QueueURL, EnvDLQURL: r.DLQURL, EnvEventsTable: r.EventsTable,
 		EnvTransactionsTable: r.TransactionsTable, EnvMonetbilAPIURL: r.MonetbilAPIURL,
+	}
+	if h.getenv(EnvStripeMode) == "" {
+		overlay[EnvStripeMode] = "test"
 	}
 	return LoadProcessor(func(k string) string {
 		if v, ok := overlay[k]; ok {

@@ -14,14 +14,14 @@ func hubctlEnv(kv map[string]string) func(string) string {
 func TestLoadHubctlDefaultsAndNames(t *testing.T) {
 	t.Parallel()
 	h := config.LoadHubctl(hubctlEnv(nil))
-	if h.QueueName != "payments-hub-events" || h.DLQName != "payments-hub-failed-jobs" || h.EventsTable != "payments-hub-events" || h.TransactionsTable != "payments-hub-transactions" || h.HubURL != "http://127.0.0.1:8080" {
+	if h.Names.QueueName != "payments-hub-events" || h.Names.DLQName != "payments-hub-failed-jobs" || h.Tables().Events != "payments-hub-events" || h.Tables().Transactions != "payments-hub-transactions" || h.HubURL != "http://127.0.0.1:8080" {
 		t.Fatalf("defaults %+v", h)
 	}
 	h = config.LoadHubctl(hubctlEnv(map[string]string{
 		"QUEUE_URL": "http://sqs.us-east-1.localhost:4566/000000000000/q1", "DLQ_URL": "http://sqs.us-east-1.localhost:4566/000000000000/d1",
 		"QUEUE_NAME": "ignored", "HUB_URL": "http://127.0.0.1:9090/",
 	}))
-	if h.QueueName != "q1" || h.DLQName != "d1" || h.HubURL != "http://127.0.0.1:9090" {
+	if h.Names.QueueName != "q1" || h.Names.DLQName != "d1" || h.HubURL != "http://127.0.0.1:9090" {
 		t.Fatalf("names from the URLs: %+v", h)
 	}
 	if err := h.RequireQueues(); err != nil {
@@ -60,7 +60,7 @@ func TestDevProcessorUsesWhatDevSetUp(t *testing.T) {
 		t.Fatalf("local endpoints: %v, CloudWatch %t", err, h.Endpoints.CloudWatchAvailable())
 	}
 	p, err := h.DevProcessor(config.DevResources{QueueURL: "http://127.0.0.1:1/000000000000/dev-q", EventsTable: "ev", TransactionsTable: "tx", MonetbilAPIURL: "http://127.0.0.1:8080/sandbox/monetbil"})
-	if err != nil || p.QueueURL != "http://127.0.0.1:1/000000000000/dev-q" || p.EventsTable != "ev" || p.MonetbilAPIURL != "http://127.0.0.1:8080/sandbox/monetbil" || p.Policy.Backoff[0].Seconds() != 1 {
+	if err != nil || p.QueueURL != "http://127.0.0.1:1/000000000000/dev-q" || p.Tables.Events != "ev" || p.MonetbilAPIURL != "http://127.0.0.1:8080/sandbox/monetbil" || p.Policy.Backoff[0].Seconds() != 1 || p.StripeLive {
 		t.Fatalf("%+v %v", p, err)
 	}
 	if s, err := config.LoadHubctl(hubctlEnv(map[string]string{"STRIPE_WEBHOOK_SECRET": "whsec_a,whsec_b"})).StripeSecrets(); err != nil || len(s) != 2 {

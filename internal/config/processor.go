@@ -11,94 +11,113 @@ import (
 	"github.com/payments-hub/hub/internal/retry"
 )
 
-// Variables of the processor, the worker and hubctl.
-const (
-	EnvDLQURL            = "DLQ_URL"
-	EnvEventsTable       = "EVENTS_TABLE"
-	EnvTransactionsTable = "TRANSACTIONS_TABLE"
-	EnvBackoffSeconds    = "BACKOFF_SECONDS"
-	EnvMaxAttempts       = "MAX_ATTEMPTS"
-	EnvJobTimeout        = "JOB_TIMEOUT_SECONDS"
-	EnvMonetbilAPIURL    = "MONETBIL_API_URL"
-	EnvMonetbilTestMode  = "MONETBIL_ALLOW_TESTMODE"
-	EnvBatchConcurrency  = "BATCH_CONCURRENCY"
-)
-
-// Defaults shared with Terraform and `hubctl setup`.
-const (
-	DefaultQueueName         = "payments-hub-events"
-	DefaultDLQName           = "payments-hub-failed-jobs"
-	DefaultEventsTable       = "payments-hub-events"
-	DefaultTransactionsTable = "payments-hub-transactions"
-	DefaultMonetbilAPIURL    = monetbil.DefaultAPIURL
-)
-
-// Processor is the processing consumer's configuration.
+// Processor is the processing consumer's configuration (the processor
+// Lambda, `hubctl work` and `hubctl dev`).
 type Processor struct {
-	QueueURL          string
-	EventsTable       string
-	TransactionsTable string
-	Policy            retry.Policy
-	JobTimeout        time.Duration
-	MonetbilAPIURL    string
-	MonetbilTestMode  bool
+	QueueURL   string
+	Tables     Tables
+	Policy     retry.Policy
+	JobTimeout time.Duration
+	// JobTimeoutSet says JOB_TIMEOUT_SECONDS was given: only then is a
+	// value that breaks the rule against the visibility timeout worth a
+	// warning (the default keeps it).
+	JobTimeoutSet    bool
+	MonetbilAPIURL   string
+	MonetbilTestMode bool
 	// BatchConcurrency bounds the records of one Lambda batch processed at
 	// once (default 10, the mapping's default batch size).
 	BatchConcurrency int
+	// StripeLive: only live-mode Stripe events apply (STRIPE_MODE=live,
+	// the default); false: only test-mode ones.
+	StripeLive bool
+	// RequireExpected: only transactions announced with `hubctl
+	// transactions expect` change (REQUIRE_EXPECTED_TRANSACTIONS).
+	RequireExpected bool
 }
+
+// DefaultJobTimeout is the bound on one job: the queue's default visibility
+// timeout (60 s) less the 5 s the processor keeps to record a failure and
+// set the backoff before the message can come back.
+const DefaultJobTimeout = 55 * time.Second
 
 // LoadProcessor reads and validates the processor's configuration.
-func LoadProcessor(getenv func(string) string) (Processor, error) {
-	var problems []string
-	p := Processor{
-		EventsTable:       orDefault(getenv(EnvEventsTable), DefaultEventsTable),
-		TransactionsTable: orDefault(getenv(EnvTransactionsTable), DefaultTransactionsTable),
-		MonetbilAPIURL:    orDefault(getenv(EnvMonetbilAPIURL), DefaultMonetbilAPIURL),
-		JobTimeout:        60 * time.Second,
-		BatchConcurrency:  10,
+func LoadProcessor(getenv Getenv) (Processor, error) {
+	var p problems
+	c := Processor{
+		Tables:           LoadTables(getenv),
+		MonetbilAPIURL:   orDefault(getenv(EnvMonetbilAPIURL), DefaultMonetbilAPIURL),
+		MonetbilTestMode: boolVar(getenv, EnvMonetbilTestMode, false, &p),
+		RequireExpected:  boolVar(getenv, EnvRequireExpected, false, &p),
 	}
 	var err error
-	if p.QueueURL, err = QueueURL(getenv(EnvQueueURL)); err != nil {
-		problems = append(problems, err.Error())
+	c.QueueURL, err = QueueURL(getenv(EnvQueueURL))
+	p.addErr(err)
+	c.Policy, err = RetryPolicy(getenv)
+	p.addErr(err)
+	timeout, set := intVar(getenv, EnvJobTimeout, int(DefaultJobTimeout/time.Second), 1, 900, " of seconds", &p)
+	c.JobTimeout, c.JobTimeoutSet = seconds(timeout), set
+	c.BatchConcurrency, _ = intVar(getenv, EnvBatchConcurrency, 10, 1, 100, "", &p)
+	p.addErr(checkMonetbilURL(c.MonetbilAPIURL))
+	switch mode := strings.ToLower(orDefault(getenv(EnvStripeMode), "live")); mode {
+	case "live", "test":
+		c.StripeLive = mode == "live"
+	default:
+		p.add("%s %q must be live or test (default live): the Stripe mode whose events apply; events of the other mode are recorded as livemode_mismatch", EnvStripeMode, getenv(EnvStripeMode))
 	}
-	if p.Policy, err = retry.Parse(getenv(EnvBackoffSeconds), getenv(EnvMaxAttempts)); err != nil {
-		problems = append(problems, err.Error())
+	if err := p.err(); err != nil {
+		return Processor{}, err
 	}
-	if s := strings.TrimSpace(getenv(EnvJobTimeout)); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 900 {
-			problems = append(problems, fmt.Sprintf("%s %q must be a whole number of seconds between 1 and 900 (default 60)", EnvJobTimeout, s))
-		} else {
-			p.JobTimeout = time.Duration(n) * time.Second
-		}
-	}
-	if u, err := url.Parse(p.MonetbilAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		problems = append(problems, fmt.Sprintf("%s %q is not an http(s) URL (default %s)", EnvMonetbilAPIURL, p.MonetbilAPIURL, DefaultMonetbilAPIURL))
-	}
-	if s := strings.TrimSpace(getenv(EnvMonetbilTestMode)); s != "" {
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s %q must be true or false", EnvMonetbilTestMode, s))
-		}
-		p.MonetbilTestMode = b
-	}
-	if s := strings.TrimSpace(getenv(EnvBatchConcurrency)); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 100 {
-			problems = append(problems, fmt.Sprintf("%s %q must be between 1 and 100 (default 10)", EnvBatchConcurrency, s))
-		} else {
-			p.BatchConcurrency = n
-		}
-	}
-	if len(problems) > 0 {
-		return Processor{}, fmt.Errorf("invalid configuration: %s", strings.Join(problems, "; "))
-	}
-	return p, nil
+	return c, nil
 }
 
-func orDefault(v, def string) string {
-	if v = strings.TrimSpace(v); v != "" {
-		return v
+func checkMonetbilURL(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%s %q is not a URL (default %s)", EnvMonetbilAPIURL, raw, DefaultMonetbilAPIURL)
+	case u.Scheme == "https", u.Scheme == "http" && monetbil.IsLoopback(u.Hostname()):
+		return nil
 	}
-	return def
+	return fmt.Errorf("%s %q must be https (plain http only on a loopback address, for a local sandbox; default %s)", EnvMonetbilAPIURL, raw, DefaultMonetbilAPIURL)
+}
+
+// RetryPolicy reads BACKOFF_SECONDS (comma-separated seconds, the delay
+// after attempt n is entry n; default 10,30,60) and MAX_ATTEMPTS (default
+// 3, the queue's maxReceiveCount).
+func RetryPolicy(getenv Getenv) (retry.Policy, error) {
+	policy := retry.Default()
+	if s := strings.TrimSpace(getenv(EnvBackoffSeconds)); s != "" {
+		policy.Backoff = nil
+		for i, part := range strings.Split(s, ",") {
+			n, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+			if err != nil || n < 0 {
+				return retry.Policy{}, fmt.Errorf("%s %q: entry %d is not a number of seconds >= 0 (example: 10,30,60)", EnvBackoffSeconds, s, i+1)
+			}
+			policy.Backoff = append(policy.Backoff, time.Duration(n*float64(time.Second)))
+		}
+	}
+	if s := strings.TrimSpace(getenv(EnvMaxAttempts)); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return retry.Policy{}, fmt.Errorf("%s %q is not a whole number (example: 3)", EnvMaxAttempts, s)
+		}
+		policy.MaxAttempts = n
+	}
+	if err := policy.Validate(); err != nil {
+		return retry.Policy{}, fmt.Errorf("%s / %s: %w", EnvBackoffSeconds, EnvMaxAttempts, err)
+	}
+	return policy, nil
+}
+
+// Tables are the DynamoDB tables the hub uses.
+type Tables struct {
+	Events, Transactions string
+}
+
+// LoadTables reads EVENTS_TABLE and TRANSACTIONS_TABLE, with the defaults.
+func LoadTables(getenv Getenv) Tables {
+	return Tables{
+		Events:       orDefault(getenv(EnvEventsTable), DefaultEventsTable),
+		Transactions: orDefault(getenv(EnvTransactionsTable), DefaultTransactionsTable),
+	}
 }

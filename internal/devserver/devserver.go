@@ -21,6 +21,7 @@ import (
 	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/logging"
+	"github.com/payments-hub/hub/internal/provision"
 )
 
 // Config configures a dev run.
@@ -62,7 +63,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	env, err := app.Setup(ctx, a, app.Names{QueueName: cfg.Env.QueueName, DLQName: cfg.Env.DLQName, EventsTable: cfg.Env.EventsTable, TransactionsTable: cfg.Env.TransactionsTable}, policy.MaxAttempts)
+	env, err := provision.Setup(ctx, a.SQS, a.DynamoDB, cfg.Env.Names, policy.MaxAttempts)
 	if err != nil {
 		return fmt.Errorf("create the queue, DLQ and tables: %w", err)
 	}

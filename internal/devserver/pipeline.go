@@ -15,6 +15,7 @@ import (
 	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/intake"
+	"github.com/payments-hub/hub/internal/provision"
 	"github.com/payments-hub/hub/internal/sandbox"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/stripewebhook"
@@ -27,7 +28,7 @@ type pipeline struct {
 	mux         *http.ServeMux
 	worker      *worker.Worker
 	processor   config.Processor
-	env         app.Env
+	env         provision.Env
 	monetbilURL string
 	sandboxNote string
 	// envLines is the environment other terminals need.
@@ -36,7 +37,7 @@ type pipeline struct {
 
 // assemble builds the intake (with the sandbox when no checkPayment URL is
 // set) and the worker on the resources setup made.
-func assemble(ctx context.Context, cfg Config, a app.AWS, env app.Env, base string) (*pipeline, error) {
+func assemble(ctx context.Context, cfg Config, a app.AWS, env provision.Env, base string) (*pipeline, error) {
 	log := cfg.Logger
 	p := &pipeline{base: base, env: env, mux: http.NewServeMux(), monetbilURL: cfg.Env.MonetbilAPIURL}
 	stripeSecret, monetbilSecret := cfg.Env.DevSecrets()
@@ -54,7 +55,7 @@ func assemble(ctx context.Context, cfg Config, a app.AWS, env app.Env, base stri
 		p.sandboxNote = " (LOCAL SANDBOX: confirms what `hubctl send monetbil` asks for; set MONETBIL_API_URL to use another)"
 	}
 	p.processor, err = cfg.Env.DevProcessor(config.DevResources{
-		QueueURL: env.QueueURL, DLQURL: env.DLQURL, EventsTable: env.EventsTable, TransactionsTable: env.TransactionsTable, MonetbilAPIURL: p.monetbilURL,
+		QueueURL: env.QueueURL, DLQURL: env.DLQURL, EventsTable: env.Tables.Events, TransactionsTable: env.Tables.Transactions, MonetbilAPIURL: p.monetbilURL,
 	})
 	if err != nil {
 		return nil, err
@@ -89,24 +90,24 @@ func newIntake(a app.AWS, queueURL, stripeSecret, monetbilSecret string, log *sl
 }
 
 // envLines is what other terminals need to reach this run with hubctl.
-func envLines(ep config.Endpoints, env app.Env, stripeSecret, monetbilSecret, base string) []string {
+func envLines(ep config.Endpoints, env provision.Env, stripeSecret, monetbilSecret, base string) []string {
 	var lines []string
 	add := func(k, v string) {
 		if v != "" {
 			lines = append(lines, fmt.Sprintf("export %s=%s", k, v))
 		}
 	}
-	add(config.EnvAWSEndpoint, ep.AWS)
-	add(config.EnvSQSEndpoint, ep.SQS)
-	add(config.EnvDynamoDBEndpoint, ep.DynamoDB)
-	add(config.EnvAWSRegion, ep.Region)
+	add(config.EnvEndpointURL, ep.AWS)
+	add(config.EnvEndpointURLSQS, ep.SQS)
+	add(config.EnvEndpointURLDynamoDB, ep.DynamoDB)
+	add(config.EnvRegion, ep.Region)
 	// Local servers and LocalStack take any key: never copy real ones into a file.
 	add("AWS_ACCESS_KEY_ID", "test")
 	add("AWS_SECRET_ACCESS_KEY", "test")
 	add(config.EnvQueueURL, env.QueueURL)
 	add(config.EnvDLQURL, env.DLQURL)
-	add(config.EnvEventsTable, env.EventsTable)
-	add(config.EnvTransactionsTable, env.TransactionsTable)
+	add(config.EnvEventsTable, env.Tables.Events)
+	add(config.EnvTransactionsTable, env.Tables.Transactions)
 	add(config.EnvStripeSecret, stripeSecret)
 	add(config.EnvMonetbilSecret, monetbilSecret)
 	add(config.EnvHubURL, base)

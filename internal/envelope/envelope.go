@@ -6,7 +6,6 @@ package envelope
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 	"unicode/utf8"
@@ -31,6 +30,10 @@ const (
 	AttrEventType     = "event_type"
 	AttrEventKey      = "event_key"
 	AttrTransactionID = "transaction_id"
+	// AttrRedrive is set on a message the hub moved back from the DLQ
+	// (its value says how: "manual", "auto:<round>"), so that the
+	// processor closes the event's failure record when it succeeds.
+	AttrRedrive = "redrive"
 )
 
 // Envelope is one verified webhook as queued. Payload holds the raw request
@@ -49,8 +52,15 @@ type Envelope struct {
 }
 
 // ErrInvalid marks an envelope that can never be processed, however often it
-// is retried. The processor treats it as a permanent failure.
-var ErrInvalid = errors.New("invalid envelope")
+// is retried: it says so (Permanent), and the processor sends it to the DLQ
+// without waiting for the backoff.
+var ErrInvalid error = invalidError("invalid envelope")
+
+type invalidError string
+
+func (e invalidError) Error() string   { return string(e) }
+func (invalidError) Permanent() bool   { return true }
+func (invalidError) ErrorKind() string { return "invalid_envelope" }
 
 // Validate checks the fields every consumer relies on.
 func (e Envelope) Validate() error {

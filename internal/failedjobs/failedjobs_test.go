@@ -141,7 +141,7 @@ func TestRetryStopsReadingOnceEveryIDIsFound(t *testing.T) {
 	if len(out) != 2 || out[0].Result != "retried" || out[0].EventKey != "MB-00012:success" || out[1].NewMessageID == "" {
 		t.Fatalf("outcomes %+v", out)
 	}
-	if len(src.sent) != 2 || src.sent[0].Body != "body of m-00012" || src.sent[0].Attributes["event_key"] != "MB-00012:success" {
+	if len(src.sent) != 2 || src.sent[0].Body != "body of m-00012" || src.sent[0].Attributes["event_key"] != "MB-00012:success" || src.sent[0].Attributes["redrive"] != "manual" {
 		t.Fatalf("sent %+v", src.sent)
 	}
 	ids, hidden := d.left()
@@ -210,6 +210,11 @@ func TestMoveClientSideMovesAllAndKeepsWhatTheQueueRefused(t *testing.T) {
 	moved, err = newService(t, d, src, &fakeRecords{}, nil).MoveClientSide(context.Background(), nil)
 	if err != nil || moved != 6 || len(src.sent) != 45 {
 		t.Fatalf("second move: %d, %v, %d sent", moved, err, len(src.sent))
+	}
+	for _, m := range src.sent {
+		if m.Attributes["redrive"] != "manual" || m.Attributes["event_key"] == "" {
+			t.Fatalf("moved copy %+v: want its attributes and the redrive mark", m)
+		}
 	}
 }
 

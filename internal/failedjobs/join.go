@@ -27,6 +27,19 @@ func describe(m sqsqueue.Received) FailedJob {
 	return j
 }
 
+// redriven is the copy of m to send back to the source queue, marked so
+// that the processor closes the event's failure record when it succeeds.
+func redriven(m sqsqueue.Received) sqsqueue.Outgoing {
+	out := m.Copy()
+	attrs := make(map[string]string, len(out.Attributes)+1)
+	for k, v := range out.Attributes {
+		attrs[k] = v
+	}
+	attrs[envelope.AttrRedrive] = "manual"
+	out.Attributes = attrs
+	return out
+}
+
 func refOf(j FailedJob) store.EventRef {
 	return store.EventRef{Provider: j.Provider, EventKey: j.EventKey}
 }

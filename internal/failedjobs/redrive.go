@@ -114,7 +114,7 @@ func (s *Service) MoveClientSide(ctx context.Context, progress func(Progress)) (
 func (s *Service) sendCopies(ctx context.Context, msgs []sqsqueue.Received) (copied, unsent []sqsqueue.Received, err error) {
 	out := make([]sqsqueue.Outgoing, len(msgs))
 	for i, m := range msgs {
-		out[i] = m.Copy()
+		out[i] = redriven(m)
 	}
 	ids, err := s.cfg.Source.SendBatch(ctx, out)
 	for i, m := range msgs {

@@ -100,7 +100,7 @@ func (s *Service) Retry(ctx context.Context, ids []string, progress func(Progres
 func (s *Service) retryOne(ctx context.Context, m sqsqueue.Received) Outcome {
 	j := describe(m)
 	o := Outcome{MessageID: m.ID, Provider: j.Provider, EventKey: j.EventKey}
-	newID, err := s.cfg.Source.Send(ctx, m.Copy())
+	newID, err := s.cfg.Source.Send(ctx, redriven(m))
 	if err != nil {
 		s.releaseOrWarn(ctx, []sqsqueue.Received{m})
 		o.Result, o.Error = "failed", "send to the source queue: "+err.Error()

@@ -68,5 +68,8 @@ func (s *Stack) Env() []string {
 	return []string{
 		"QUEUE_URL=" + s.Queues.URL, "DLQ_URL=" + s.Queues.DLQURL,
 		"EVENTS_TABLE=" + s.EventsTable, "TRANSACTIONS_TABLE=" + s.TransactionsTable,
+		// The tests' Stripe events are test-mode events, as Stripe's own
+		// test events are.
+		"STRIPE_MODE=test",
 	}
 }

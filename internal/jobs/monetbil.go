@@ -2,12 +2,14 @@ package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/processing"
+	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/transaction"
 )
 
@@ -16,9 +18,19 @@ type PaymentChecker interface {
 	CheckPayment(ctx context.Context, paymentID string) (monetbil.Payment, error)
 }
 
-// Monetbil confirms a notification with checkPayment, as the official
-// handlers do (the posted status is never trusted), and applies the
-// confirmed status.
+// Monetbil treats a notification as a hint that something happened to a
+// Monetbil transaction, and checkPayment's answer as the truth: the status,
+// and whichever of the payment's transaction, reference, amount and
+// currency the answer carries. A notification whose fields disagree with
+// the answer is a mismatch and changes nothing. (Its signature is
+// malleable: characters move between neighbouring fields without changing
+// it, so one genuine notification is enough to forge others.)
+//
+// The event key is "<transaction_id>:<confirmed status>", so an altered copy
+// of a notification is the same event as the original. The payment is bound
+// to the hub transaction it first paid (a Binding), so that one Monetbil
+// payment never pays two transactions, even when the answer does not say
+// which transaction it pays.
 type Monetbil struct {
 	Checker PaymentChecker
 	// AllowTestMode applies test-mode payments (codes 7, 8, 9); otherwise
@@ -37,39 +49,91 @@ func (j Monetbil) Decide(ctx context.Context, e envelope.Envelope) (processing.D
 	if err != nil {
 		return processing.Decision{}, processing.Permanent(fmt.Errorf("monetbil payload: %w", err))
 	}
-	if n.PaymentRef == "" {
-		return processing.Decision{Outcome: "unmatched"}, nil
-	}
 	p, err := j.Checker.CheckPayment(ctx, n.TransactionID)
 	if err != nil {
-		if errors.Is(err, monetbil.ErrPermanent) {
-			return processing.Decision{}, processing.Permanent(err)
-		}
-		return processing.Decision{}, err // transient: what the backoff is for
+		return processing.Decision{}, err // permanent or transient, as the error says
 	}
+	key := ConfirmedKey(n.TransactionID, p.Status)
 	if p.TestMode && !j.AllowTestMode {
-		return processing.Decision{Outcome: "testmode_ignored"}, nil
+		return processing.Decision{Outcome: "testmode_ignored", EventKey: key, Detail: "checkPayment says test mode (MONETBIL_ALLOW_TESTMODE is off)"}, nil
 	}
-	var status transaction.Status
-	switch p.Status {
-	case monetbil.PaymentSuccess:
-		status = transaction.Succeeded
-	case monetbil.PaymentFailed:
-		status = transaction.Failed
-	case monetbil.PaymentCancelled:
-		status = transaction.Cancelled
-	default:
+	status, ok := confirmedStatus[p.Status]
+	if !ok {
 		return processing.Decision{}, fmt.Errorf("checkPayment gave status %q, not final yet", p.Status)
 	}
-	amount := int64(0)
-	_, _ = fmt.Sscan(n.Amount, &amount)
-	return processing.Decision{Change: &transaction.Change{
-		TransactionID: n.PaymentRef,
-		Status:        status,
-		Provider:      envelope.ProviderMonetbil,
-		EventKey:      e.EventKey,
-		EventAt:       e.ReceivedAt,
-		Amount:        amount,
-		Currency:      n.Currency,
-	}}, nil
+	t, mismatch := truth(n, p)
+	if len(mismatch) > 0 {
+		return processing.Decision{Outcome: processing.OutcomeMismatch, Mismatch: mismatch, EventKey: key, TransactionID: t.transactionID,
+			Detail: "the notification's " + strings.Join(mismatch, ", ") + " disagree with checkPayment's answer"}, nil
+	}
+	if t.transactionID == "" {
+		return processing.Decision{Outcome: "unmatched", EventKey: key, Detail: "no payment_ref in the notification or in checkPayment's answer"}, nil
+	}
+	at := e.ReceivedAt
+	if !p.At.IsZero() {
+		at = p.At
+	}
+	return processing.Decision{
+		EventKey: key,
+		Binding:  &store.Binding{Provider: envelope.ProviderMonetbil, ProviderTransactionID: n.TransactionID, TransactionID: t.transactionID},
+		Change: &transaction.Change{
+			TransactionID: t.transactionID, Status: status, Provider: envelope.ProviderMonetbil, EventKey: key,
+			EventAt: at, Amount: t.amount, Currency: t.currency,
+		},
+	}, nil
+}
+
+// ConfirmedKey is a Monetbil event's key: its transaction and the status
+// checkPayment confirmed, never the posted one.
+func ConfirmedKey(transactionID string, status monetbil.PaymentStatus) string {
+	return transactionID + ":" + string(status)
+}
+
+var confirmedStatus = map[monetbil.PaymentStatus]transaction.Status{
+	monetbil.PaymentSuccess:   transaction.Succeeded,
+	monetbil.PaymentFailed:    transaction.Failed,
+	monetbil.PaymentCancelled: transaction.Cancelled,
+}
+
+// confirmed is what the hub takes as the truth of a payment.
+type confirmed struct {
+	transactionID string
+	amount        int64
+	currency      string
+}
+
+// truth takes each field from checkPayment's answer when it has it, and
+// names every field of the notification that disagrees with the answer.
+// Where the answer lacks a field, the notification's value stands, to be
+// checked against what the hub knows: the binding of the payment to its
+// transaction, and the transaction's expected amount and currency.
+func truth(n monetbil.Notification, p monetbil.Payment) (confirmed, []string) {
+	var mismatch []string
+	differ := func(field, posted, answered string, fold bool) string {
+		same := posted == answered || (fold && strings.EqualFold(posted, answered))
+		if answered != "" && posted != "" && !same {
+			mismatch = append(mismatch, field)
+		}
+		if answered != "" {
+			return answered
+		}
+		return posted
+	}
+	differ("transaction_id", n.TransactionID, p.TransactionID, false)
+	differ("item_ref", strings.TrimSpace(n.ItemRef), p.ItemRef, false)
+	t := confirmed{
+		transactionID: differ("payment_ref", n.PaymentRef, p.PaymentRef, false),
+		currency:      differ("currency", strings.TrimSpace(n.Currency), p.Currency, true),
+	}
+	posted, perr := strconv.ParseInt(strings.TrimSpace(n.Amount), 10, 64)
+	switch {
+	case p.HasAmount && strings.TrimSpace(n.Amount) != "" && (perr != nil || posted != p.Amount):
+		mismatch = append(mismatch, "amount")
+		t.amount = p.Amount
+	case p.HasAmount:
+		t.amount = p.Amount
+	case perr == nil:
+		t.amount = posted
+	}
+	return t, mismatch
 }

@@ -52,7 +52,7 @@ func TestHandlerReturnsExactlyTheFailedRecords(t *testing.T) {
 	st := memstore.New(0)
 	p, err := processing.New(processing.Config{
 		Store: st, Visibility: vis, Policy: retry.Default(),
-		Jobs: map[string]processing.Job{"stripe": jobs.Stripe{}, "monetbil": jobs.Monetbil{Checker: downChecker{}}},
+		Jobs: map[string]processing.Job{"stripe": jobs.Stripe{Mode: jobs.StripeTest}, "monetbil": jobs.Monetbil{Checker: downChecker{}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +100,7 @@ func TestHandlerReturnsExactlyTheFailedRecords(t *testing.T) {
 
 func TestHandlerReportsNoFailuresAsAnEmptyList(t *testing.T) {
 	t.Parallel()
-	p, err := processing.New(processing.Config{Store: memstore.New(0), Visibility: &visibility{set: map[string]time.Duration{}}, Policy: retry.Default(), Jobs: map[string]processing.Job{"stripe": jobs.Stripe{}}})
+	p, err := processing.New(processing.Config{Store: memstore.New(0), Visibility: &visibility{set: map[string]time.Duration{}}, Policy: retry.Default(), Jobs: map[string]processing.Job{"stripe": jobs.Stripe{Mode: jobs.StripeTest}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -76,6 +77,10 @@ func (e *CheckError) Error() string {
 	return b.String()
 }
 
+// Permanent reports whether retrying cannot help (the processor's one
+// convention for permanent failures).
+func (e *CheckError) Permanent() bool { return errors.Is(e.Kind, ErrPermanent) }
+
 // Unwrap returns the class (ErrTransient or ErrPermanent) and the cause.
 func (e *CheckError) Unwrap() []error {
 	if e.Err == nil {
@@ -94,11 +99,29 @@ const (
 	PaymentCancelled PaymentStatus = "cancelled"
 )
 
-// Payment is checkPayment's verdict on one payment.
+// Payment is checkPayment's verdict on one payment: its final status, and
+// the payment's own fields whenever the answer carries them. The hub takes
+// which transaction a payment pays, for how much and in which currency from
+// here, never from the notification alone (see providers.md: the
+// notification's signature is malleable).
 type Payment struct {
 	Status   PaymentStatus
 	TestMode bool // a test-mode payment (status 7, 8 or 9, or "testmode" set)
 	Code     int  // the status code as Monetbil sent it: 1, 0, -1, 7, 8 or 9
+
+	// The payment's fields; empty (HasAmount false, At zero) when the
+	// answer lacks them.
+	TransactionID string
+	PaymentRef    string
+	ItemRef       string
+	Amount        int64
+	HasAmount     bool
+	Currency      string
+	// At is when Monetbil says the payment happened, when the answer says.
+	At time.Time
+	// Other holds the transaction object's other fields, masked (no phone
+	// number, email or name in clear): kept for the record, never refused.
+	Other map[string]string
 }
 
 // statusCodes maps checkPayment's final status codes. Any other code (a
@@ -122,29 +145,57 @@ type Client struct {
 }
 
 // NewClient returns a client for the API at baseURL (DefaultAPIURL in
-// production), which must be an absolute http or https URL; a path, as in
-// "http://127.0.0.1:8080/monetbil", is kept as a prefix. A nil httpClient
-// gets a client with a 15 s timeout.
+// production), which must be an absolute https URL, or http on a loopback
+// address (a local sandbox); a path, as in "http://127.0.0.1:8080/monetbil",
+// is kept as a prefix. A nil httpClient gets a client with a 15 s timeout.
+// Redirects are refused whatever the client: an answer about money comes
+// from the host configured, or not at all.
 func NewClient(baseURL string, httpClient *http.Client) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
 	if err != nil {
 		return nil, errors.New("monetbil: invalid API base URL")
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("monetbil: API base URL must be http or https, got scheme %q", u.Scheme)
-	}
 	if u.Host == "" {
 		return nil, errors.New("monetbil: API base URL has no host")
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && IsLoopback(u.Hostname()):
+	case u.Scheme == "http":
+		return nil, fmt.Errorf("monetbil: API base URL must be https (plain http only on a loopback address, for a local sandbox), got http://%s", u.Host)
+	default:
+		return nil, fmt.Errorf("monetbil: API base URL must be https, got scheme %q", u.Scheme)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, errors.New("monetbil: API base URL must not have a query or fragment")
 	}
 	u.Path = strings.TrimRight(u.Path, "/") + checkPaymentPath
 	u.RawPath = ""
-	if httpClient == nil {
-		httpClient = &http.Client{Timeout: defaultTimeout}
+	hc := &http.Client{Timeout: defaultTimeout}
+	if httpClient != nil {
+		copied := *httpClient
+		hc = &copied
 	}
-	return &Client{endpoint: u.String(), http: httpClient}, nil
+	hc.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		return &redirectError{to: req.URL.Redacted()}
+	}
+	return &Client{endpoint: u.String(), http: hc}, nil
+}
+
+// IsLoopback reports whether host (a name or an address) is this machine.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// redirectError is a redirect the client refused.
+type redirectError struct{ to string }
+
+func (e *redirectError) Error() string {
+	return "answered with a redirect to " + e.to + ", refused: set MONETBIL_API_URL to the API's own address"
 }
 
 // CheckPayment asks Monetbil for the final status of the payment paymentID
@@ -164,6 +215,11 @@ func (c *Client) CheckPayment(ctx context.Context, paymentID string) (Payment, e
 	req.Header.Set("Accept", "application/json")
 
 	resp, err := c.http.Do(req)
+	var redirect *redirectError
+	if errors.As(err, &redirect) {
+		// The same call will be redirected again.
+		return Payment{}, &CheckError{Kind: ErrPermanent, Err: redirect}
+	}
 	if err != nil {
 		// Connection refused, DNS, TLS, reset, client timeout, context
 		// deadline or cancellation: the answer may come next time.
@@ -211,10 +267,7 @@ func classifyHTTPStatus(code int) (kind error, failed bool) {
 // means "no final status in this answer".
 func parseCheckPayment(body []byte) (Payment, error) {
 	var answer struct {
-		Transaction *struct {
-			Status   json.RawMessage `json:"status"`
-			TestMode json.RawMessage `json:"testmode"`
-		} `json:"transaction"`
+		Transaction *map[string]json.RawMessage `json:"transaction"`
 	}
 	if err := json.Unmarshal(body, &answer); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -223,10 +276,11 @@ func parseCheckPayment(body []byte) (Payment, error) {
 		}
 		return Payment{}, fmt.Errorf("answer is not the expected JSON: %w", err)
 	}
-	if answer.Transaction == nil {
+	if answer.Transaction == nil || *answer.Transaction == nil {
 		return Payment{}, errors.New(`answer has no "transaction" object`)
 	}
-	code, err := parseStatusCode(answer.Transaction.Status)
+	fields := *answer.Transaction
+	code, err := parseStatusCode(fields["status"])
 	if err != nil {
 		return Payment{}, err
 	}
@@ -234,11 +288,94 @@ func parseCheckPayment(body []byte) (Payment, error) {
 	if !ok {
 		return Payment{}, fmt.Errorf("status %d is not a final status", code)
 	}
-	return Payment{
+	p := Payment{
 		Status:   final.status,
-		TestMode: final.test || parseLenientBool(answer.Transaction.TestMode),
+		TestMode: final.test || parseLenientBool(fields["testmode"]),
 		Code:     code,
-	}, nil
+	}
+	if err := p.readFields(fields); err != nil {
+		return Payment{}, err
+	}
+	return p, nil
+}
+
+// timeFields are the names a payment's own time may have; the first that
+// parses wins. Monetbil does not document one: where none is given, the
+// hub orders events by when the notification arrived.
+var timeFields = []string{"date", "created_date", "created_at", "date_created"}
+
+// readFields reads the payment's own fields from the transaction object and
+// keeps the others, masked.
+func (p *Payment) readFields(fields map[string]json.RawMessage) error {
+	known := map[string]*string{"transaction_id": &p.TransactionID, "payment_ref": &p.PaymentRef, "item_ref": &p.ItemRef, "currency": &p.Currency}
+	for name, raw := range fields {
+		switch target, ok := known[name]; {
+		case name == "status" || name == "testmode":
+		case ok:
+			*target = scalar(raw)
+		case name == "amount":
+			if s := scalar(raw); s != "" {
+				n, err := parseAmount(s)
+				if err != nil {
+					return err
+				}
+				p.Amount, p.HasAmount = n, true
+			}
+		default:
+			if p.Other == nil {
+				p.Other = map[string]string{}
+			}
+			p.Other[name] = MaskField(name, scalar(raw))
+		}
+	}
+	for _, name := range timeFields {
+		if t, ok := parseTime(scalar(fields[name])); ok {
+			p.At = t
+			break
+		}
+	}
+	return nil
+}
+
+// scalar reads a JSON string, number or boolean as text ("" for null, an
+// object or an array).
+func scalar(raw json.RawMessage) string {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return ""
+}
+
+// parseAmount reads an amount in the currency's unit, an integer or an
+// integral decimal ("500", "500.00"); anything else is no amount the hub
+// can check.
+func parseAmount(s string) (int64, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return int64(f), nil
+	}
+	return 0, fmt.Errorf("amount %.20q is not a whole amount", s)
+}
+
+// parseTime reads RFC 3339, or "2006-01-02 15:04:05" taken as UTC.
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // parseStatusCode reads the status as a JSON integer or a string holding
@@ -287,9 +424,10 @@ func parseLenientBool(raw json.RawMessage) bool {
 	return false
 }
 
-// excerpt returns the start of body for an error message, cut on a rune
-// boundary.
+// excerpt returns the start of body for an error message, masked (no phone
+// number, email or name in clear) and cut on a rune boundary.
 func excerpt(body []byte) string {
+	body = maskBody(body)
 	if len(body) > excerptBytes {
 		body = body[:excerptBytes]
 		// Drop a rune the cut left incomplete; %q escapes any other

@@ -93,7 +93,7 @@ func TestCheckPaymentFinalStatuses(t *testing.T) {
 		{"testmode null", `{"transaction":{"status":1,"testmode":null}}`, monetbil.Payment{Status: monetbil.PaymentSuccess, Code: 1}},
 		{"testmode odd value is ignored", `{"transaction":{"status":1,"testmode":{"x":1}}}`, monetbil.Payment{Status: monetbil.PaymentSuccess, Code: 1}},
 		{"code says test even if testmode says no", `{"transaction":{"status":7,"testmode":0}}`, monetbil.Payment{Status: monetbil.PaymentSuccess, TestMode: true, Code: 7}},
-		{"extra fields are ignored", `{"transaction":{"status":1,"amount":"500","msisdn":"237670000001"},"success":true}`, monetbil.Payment{Status: monetbil.PaymentSuccess, Code: 1}},
+		{"extra fields are kept, not refused", `{"transaction":{"status":1,"amount":"500","msisdn":"237670000001","new_field":{"x":1}},"success":true}`, monetbil.Payment{Status: monetbil.PaymentSuccess, Code: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -103,7 +103,7 @@ func TestCheckPaymentFinalStatuses(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CheckPayment: %v", err)
 			}
-			if got != tt.want {
+			if got.Status != tt.want.Status || got.TestMode != tt.want.TestMode || got.Code != tt.want.Code {
 				t.Fatalf("CheckPayment = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -296,6 +296,9 @@ func TestNewClient(t *testing.T) {
 		{monetbil.DefaultAPIURL, true},
 		{"http://127.0.0.1:8080", true},
 		{"http://localhost:8080/prefix/", true},
+		{"http://[::1]:8080", true},
+		{"http://api.monetbil.com", false},
+		{"http://10.0.0.5:8080", false},
 		{"", false},
 		{"api.monetbil.com", false},
 		{"/payment/v1", false},
@@ -316,5 +319,78 @@ func TestNewClient(t *testing.T) {
 				t.Fatalf("NewClient(%q) succeeded, want an error", tt.url)
 			}
 		})
+	}
+}
+
+// TestCheckPaymentReadsThePaymentsFields: the answer's own fields are the
+// truth the job checks a notification against; other fields are kept,
+// masked.
+func TestCheckPaymentReadsThePaymentsFields(t *testing.T) {
+	t.Parallel()
+	srv := checkPaymentServer(t, http.StatusOK, `{"transaction":{"status":1,"testmode":0,"transaction_id":"MB123-abc+/=",
+		"payment_ref":"tx_42","item_ref":"order-7","amount":"5000.00","currency":"XAF","date":"2026-11-27 10:00:05",
+		"msisdn":"237670000001","email":"ada@example.com","first_name":"Ada","operator":"MTN","fee":25}}`)
+	got, err := newClient(t, srv.URL, srv.Client()).CheckPayment(context.Background(), paymentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.TransactionID != paymentID || got.PaymentRef != "tx_42" || got.ItemRef != "order-7" || !got.HasAmount || got.Amount != 5000 ||
+		got.Currency != "XAF" || !got.At.Equal(time.Date(2026, 11, 27, 10, 0, 5, 0, time.UTC)) {
+		t.Errorf("payment %+v", got)
+	}
+	want := map[string]string{"msisdn": "237*******01", "email": "***@example.com", "first_name": "***", "operator": "MTN", "fee": "25"}
+	for k, v := range want {
+		if got.Other[k] != v {
+			t.Errorf("Other[%s] = %q, want %q", k, got.Other[k], v)
+		}
+	}
+	if _, err := newClient(t, checkPaymentServer(t, http.StatusOK, `{"transaction":{"status":1,"amount":"5 000"}}`).URL, nil).CheckPayment(context.Background(), paymentID); err == nil {
+		t.Error("an amount that is not a number was accepted")
+	}
+	bare, err := newClient(t, checkPaymentServer(t, http.StatusOK, `{"transaction":{"status":0}}`).URL, nil).CheckPayment(context.Background(), paymentID)
+	if err != nil || bare.HasAmount || bare.PaymentRef != "" || !bare.At.IsZero() {
+		t.Errorf("an answer with the status only: %+v, %v", bare, err)
+	}
+}
+
+// TestCheckPaymentRefusesRedirects: an answer about money comes from the
+// configured host or not at all; a redirect is a permanent failure and the
+// other host is never asked.
+func TestCheckPaymentRefusesRedirects(t *testing.T) {
+	t.Parallel()
+	elsewhere := serve(t, func(w http.ResponseWriter, _ *http.Request) {
+		t.Error("the client followed the redirect")
+		_, _ = w.Write([]byte(`{"transaction":{"status":1}}`))
+	})
+	srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/payment/v1/checkPayment", http.StatusTemporaryRedirect)
+	})
+	for _, hc := range []*http.Client{nil, srv.Client(), {}} {
+		_, err := newClient(t, srv.URL, hc).CheckPayment(context.Background(), paymentID)
+		assertClass(t, err, monetbil.ErrPermanent)
+		if !strings.Contains(err.Error(), "redirect") {
+			t.Errorf("error %q does not say redirect", err)
+		}
+	}
+}
+
+// TestCheckPaymentMasksPersonalDataInErrors: what an error quotes of an
+// answer holds no phone number, email or name in clear.
+func TestCheckPaymentMasksPersonalDataInErrors(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"error":"boom","transaction":{"msisdn":"237670000001","email":"ada@example.com","first_name":"Ada","last_name":"Lovelace"}}`,
+		`<html>payment of 237670000001 by ada@example.com failed</html>`,
+	} {
+		srv := checkPaymentServer(t, http.StatusInternalServerError, body)
+		_, err := newClient(t, srv.URL, srv.Client()).CheckPayment(context.Background(), paymentID)
+		if err == nil {
+			t.Fatal("no error")
+		}
+		for _, secret := range []string{"670000001", "ada@", "Ada", "Lovelace"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q holds %q", err, secret)
+			}
+		}
 	}
 }

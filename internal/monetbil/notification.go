@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/payments-hub/hub/internal/logging"
 )
 
 // Reason says why a notification was refused. Values are stable: they are
@@ -52,7 +54,7 @@ func ParseForm(body string) (url.Values, error) {
 	}
 	for k, v := range form {
 		if len(v) > 1 {
-			return nil, &Error{ReasonDuplicateField, fmt.Errorf("field %q appears %d times", k, len(v))}
+			return nil, &Error{ReasonDuplicateField, fmt.Errorf("field %q appears %d times", logging.Cut(k), len(v))}
 		}
 	}
 	return form, nil

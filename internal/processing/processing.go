@@ -1,9 +1,10 @@
 // Package processing is the consumer's core, shared by the processor Lambda
 // (package lambdasqs) and the long-running worker (package worker): for one
-// queued message it decodes the envelope, claims the event, runs the
-// provider's job, applies the resulting change to the transaction, and
-// decides what becomes of the message: deleted, retried after the backoff,
-// or left for SQS's redrive to move to the dead-letter queue.
+// queued message it decodes the envelope, runs the provider's job, applies
+// the resulting change to the transaction (one conditional write that also
+// deduplicates), and decides what becomes of the message: deleted, retried
+// after the backoff, or left for SQS's redrive to move to the dead-letter
+// queue.
 //
 // The retry schedule is applied with ChangeMessageVisibility: attempt n
 // (the message's ApproximateReceiveCount) that fails hides the message for
@@ -13,16 +14,12 @@ package processing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/payments-hub/hub/internal/envelope"
-	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/retry"
 	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/transaction"
@@ -39,8 +36,10 @@ func FailureName(provider, eventKey, messageID string) (string, string) {
 	return provider, eventKey
 }
 
-// leaseMargin is how long a claim outlives its job's deadline.
-const leaseMargin = 2 * time.Second
+// DeadlineMargin is kept between a job's deadline and the moment its message
+// can come back (the queue's visibility timeout), to record the failure and
+// set the backoff before another delivery starts.
+const DeadlineMargin = 5 * time.Second
 
 // Message is one delivery of a queued message.
 type Message struct {
@@ -55,6 +54,11 @@ type Message struct {
 	Attributes map[string]string
 }
 
+// Redriven reports whether the message was moved back from the DLQ by the
+// hub (its attempt count starts again at 1, but the event has a failure
+// record to close).
+func (m Message) Redriven() bool { return m.Attributes[envelope.AttrRedrive] != "" }
+
 // Visibility changes how long a delivered message stays hidden.
 type Visibility interface {
 	ChangeVisibility(ctx context.Context, receiptHandle string, hidden time.Duration) error
@@ -64,13 +68,28 @@ type Visibility interface {
 type Decision struct {
 	// Change, when set, is applied to its transaction.
 	Change *transaction.Change
+	// Binding, when set, is kept before the change applies: the provider's
+	// own transaction is tied to the hub's, and a later event that ties it
+	// to another is a mismatch.
+	Binding *store.Binding
 	// Outcome names what happened when there is no change: "ignored" (a
 	// type the hub does not handle), "unmatched" (no transaction
-	// reference), "testmode_ignored", ...
+	// reference), "mismatch", "livemode_mismatch", "testmode_ignored", ...
 	Outcome string
+	// Mismatch names the fields that disagreed (Outcome "mismatch").
+	Mismatch []string
+	// Detail explains the outcome in a sentence, for the record.
+	Detail string
+	// EventKey, when set, is the key the event is recorded under instead
+	// of the envelope's (Monetbil: the status checkPayment confirmed).
+	EventKey string
+	// TransactionID, when set, is the hub transaction the outcome concerns.
+	TransactionID string
 }
 
-// Job handles one provider's events.
+// Job handles one provider's events. A job only reads (it may ask the
+// provider to confirm); every write is the processor's, so concurrent
+// deliveries of one event may both run it and only one applies.
 type Job interface {
 	Decide(ctx context.Context, e envelope.Envelope) (Decision, error)
 }
@@ -89,6 +108,12 @@ const (
 	DeadLetter Action = "dead_letter"
 )
 
+// Outcomes of Result that are not a verdict or a job's outcome.
+const (
+	OutcomeDuplicate = "already_processed"
+	OutcomeFailed    = "failed"
+)
+
 // Result is the fate of one message.
 type Result struct {
 	MessageID string
@@ -105,20 +130,54 @@ type Config struct {
 	Visibility Visibility
 	Jobs       map[string]Job // by provider name
 	Policy     retry.Policy
-	// JobTimeout bounds one job (JOB_TIMEOUT_SECONDS); default 60 s.
+	// JobTimeout bounds one job (JOB_TIMEOUT_SECONDS); default 55 s.
 	JobTimeout time.Duration
-	// VisibilityTimeout is the queue's (0: unknown). A job's claim must end
-	// before its message can be redelivered, or a crashed attempt's
-	// redelivery would find the event busy and waste an attempt: the job's
-	// deadline is kept VisibilityTimeout - leaseMargin - 1 s from its start.
+	// VisibilityTimeout is the queue's (0: unknown). A job's deadline is
+	// kept DeadlineMargin inside it.
 	VisibilityTimeout time.Duration
-	Logger            *slog.Logger
-	Now               func() time.Time
+	// RequireExpected: only transactions announced with Expect may change
+	// (REQUIRE_EXPECTED_TRANSACTIONS).
+	RequireExpected bool
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
+
+// DefaultJobTimeout is the bound on one job when none is configured: the
+// default visibility timeout (60 s) less DeadlineMargin.
+const DefaultJobTimeout = 55 * time.Second
 
 // Processor processes messages.
 type Processor struct {
-	cfg Config
+	cfg    Config
+	doomed doomed
+}
+
+// doomed remembers the permanent failures of this process by message id. A
+// permanently failed message is made visible at once and comes back until
+// SQS's redrive moves it (MAX_ATTEMPTS receives): each of those receives
+// fails fast, without asking the provider again. A redriven copy is a new
+// message and runs afresh.
+type doomed struct {
+	mu sync.Mutex
+	m  map[string]error
+}
+
+// doomedSize bounds the memory; forgetting only costs a job run.
+const doomedSize = 4096
+
+func (d *doomed) get(id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[id]
+}
+
+func (d *doomed) put(id string, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil || len(d.m) >= doomedSize {
+		d.m = map[string]error{}
+	}
+	d.m[id] = err
 }
 
 // New validates cfg and returns a Processor.
@@ -135,7 +194,7 @@ func New(cfg Config) (*Processor, error) {
 		return nil, err
 	}
 	if cfg.JobTimeout <= 0 {
-		cfg.JobTimeout = 60 * time.Second
+		cfg.JobTimeout = DefaultJobTimeout
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -152,202 +211,28 @@ func (p *Processor) Policy() retry.Policy { return p.cfg.Policy }
 // JobTimeout returns the bound on one job.
 func (p *Processor) JobTimeout() time.Duration { return p.cfg.JobTimeout }
 
-// permanentError marks a failure that retrying cannot fix.
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string     { return e.err.Error() }
-func (e *permanentError) Unwrap() error     { return e.err }
-func (e *permanentError) ErrorKind() string { return "permanent: " + logging.ErrorType(e.err) }
-
-// Permanent marks err as a failure that retrying cannot fix: the message goes
-// to the DLQ without waiting for the backoff.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &permanentError{err}
-}
-
-// IsPermanent reports whether err was marked with Permanent, or is an
-// envelope that can never be decoded.
-func IsPermanent(err error) bool {
-	var pe *permanentError
-	return errors.As(err, &pe) || errors.Is(err, envelope.ErrInvalid)
-}
-
 // Process handles one message. deadline, when not zero, is a hard bound
-// (the Lambda invocation's) on top of the job timeout. Process never panics
-// on bad input and always says what became of the message.
-func (p *Processor) Process(ctx context.Context, m Message, deadline time.Time) Result {
-	attempt := max(m.Attempt, 1)
-	log := p.cfg.Logger.With(slog.String("message_id", m.ID), slog.Int("attempt", attempt))
-
-	env, err := envelope.Decode(m.Body)
-	if err != nil {
-		// Name the failure after the message's attributes, which the
-		// intake always sets, so `hubctl failed list` can still show it.
-		provider, key := FailureName(m.Attributes[envelope.AttrProvider], m.Attributes[envelope.AttrEventKey], m.ID)
-		return p.fail(ctx, log, m, attempt, env, provider, key, "", Permanent(err))
-	}
-	log = log.With(slog.String("provider", env.Provider), slog.String(keyAttr(env.Provider), env.EventKey),
-		slog.String("event_type", env.EventType), slog.String("transaction_id", env.TransactionID))
-
-	job, ok := p.cfg.Jobs[env.Provider]
-	if !ok {
-		return p.fail(ctx, log, m, attempt, env, env.Provider, env.EventKey, "", Permanent(fmt.Errorf("no job for provider %q", env.Provider)))
-	}
-
-	now := p.cfg.Now()
-	jobDeadline := now.Add(p.cfg.JobTimeout)
-	if !deadline.IsZero() && deadline.Before(jobDeadline) {
-		jobDeadline = deadline
-	}
-	if vt := p.cfg.VisibilityTimeout; vt > leaseMargin+2*time.Second {
-		if bound := now.Add(vt - leaseMargin - time.Second); bound.Before(jobDeadline) {
-			jobDeadline = bound
+// (the Lambda invocation's) on top of the job timeout. Process never panics,
+// whatever the input or the job does, and always says what became of the
+// message.
+func (p *Processor) Process(ctx context.Context, m Message, deadline time.Time) (r Result) {
+	a := p.begin(m, deadline)
+	defer func() {
+		if v := recover(); v != nil {
+			r = p.fail(ctx, a, recovered(v))
 		}
+	}()
+	if err := a.decode(); err != nil {
+		return p.fail(ctx, a, err)
 	}
-	token := newToken()
-	// The claim outlives the job by a small margin for the writes after it.
-	// Should a write still come late, Complete reports ErrLeaseLost and the
-	// change, safe to repeat, is finished by the attempt that took over.
-	res, rec, err := p.cfg.Store.Claim(ctx, store.Claim{
-		Provider: env.Provider, EventKey: env.EventKey, EventType: env.EventType, TransactionID: env.TransactionID,
-		MessageID: m.ID, Token: token, Now: now, LeaseUntil: jobDeadline.Add(leaseMargin),
-	})
+	if err := p.doomed.get(m.ID); err != nil {
+		return p.fail(ctx, a, err)
+	}
+	d, err := p.decide(ctx, a)
 	if err != nil {
-		return p.fail(ctx, log, m, attempt, env, env.Provider, env.EventKey, "", fmt.Errorf("claim event: %w", err))
+		return p.fail(ctx, a, err)
 	}
-	switch res {
-	case store.AlreadyProcessed:
-		log.Info("already processed", slog.String("status", string(rec.Status)), slog.String("outcome", rec.Outcome))
-		return Result{MessageID: m.ID, Action: Ack, Outcome: "already_processed"}
-	case store.Busy:
-		// Another attempt holds the event: never apply in parallel. Come
-		// back once its claim has run out; by then it is PROCESSED (and
-		// this delivery is acknowledged) or its claim expired.
-		// Whole seconds, rounded up: back no earlier than the claim's end.
-		wait := max(rec.LeaseUntil.Sub(now), 0).Truncate(time.Second) + time.Second
-		wait = min(wait, max(p.cfg.Policy.Delay(attempt), time.Second))
-		p.hide(ctx, log, m, wait)
-		log.Info("in progress in another attempt; retrying later", slog.Duration("retry_in", wait))
-		return Result{MessageID: m.ID, Action: Retry, Delay: wait, Outcome: "busy"}
-	}
-
-	if rec.DLQMessageID == m.ID && rec.Permanent {
-		// This very message already failed for good; it is only waiting
-		// for the redrive to move it. Fail fast without running the job
-		// again. (A redriven copy has a new message id and runs afresh.)
-		return p.fail(ctx, log, m, attempt, env, env.Provider, env.EventKey, token, Permanent(errors.New(rec.LastError)))
-	}
-
-	jobCtx, cancel := context.WithDeadline(ctx, jobDeadline)
-	outcome, status, err := p.run(jobCtx, job, env, now)
-	cancel()
-	if err != nil {
-		return p.fail(ctx, log, m, attempt, env, env.Provider, env.EventKey, token, err)
-	}
-	if err := p.cfg.Store.Complete(ctx, env.Provider, env.EventKey, token, outcome, p.cfg.Now()); err != nil {
-		if errors.Is(err, store.ErrLeaseLost) {
-			// Our claim ran out and another attempt took the event. The
-			// change above is safe to repeat, so the other attempt finishes
-			// the job; this delivery is done.
-			log.Warn("claim expired before completion; another attempt finishes the event", logging.Err(err))
-			return Result{MessageID: m.ID, Action: Ack, Outcome: outcome}
-		}
-		return p.fail(ctx, log, m, attempt, env, env.Provider, env.EventKey, token, fmt.Errorf("complete event: %w", err))
-	}
-	log.Info("processed", slog.String("outcome", outcome), slog.String("status", status))
-	return Result{MessageID: m.ID, Action: Ack, Outcome: outcome}
-}
-
-// run executes the job and applies its change.
-func (p *Processor) run(ctx context.Context, job Job, env envelope.Envelope, now time.Time) (outcome, status string, err error) {
-	d, err := job.Decide(ctx, env)
-	if err != nil {
-		return "", "", err
-	}
-	if d.Change == nil {
-		if d.Outcome == "" {
-			d.Outcome = "ignored"
-		}
-		return d.Outcome, "", nil
-	}
-	verdict, tx, err := p.cfg.Store.Apply(ctx, *d.Change, now)
-	if err != nil {
-		return "", "", fmt.Errorf("apply %s to transaction %s: %w", d.Change.Status, d.Change.TransactionID, err)
-	}
-	return string(verdict), string(tx.Status), nil
-}
-
-// fail records a failed attempt and hides the message for the backoff, or,
-// for a permanent failure or the last attempt, leaves it for the redrive.
-func (p *Processor) fail(ctx context.Context, log *slog.Logger, m Message, attempt int, env envelope.Envelope, provider, key, token string, err error) Result {
-	permanent := IsPermanent(err)
-	last := permanent || p.cfg.Policy.IsLast(attempt)
-	delay := p.cfg.Policy.Delay(attempt)
-	action := Retry
-	if permanent {
-		// Visible at once: each receive fails fast until the receive count
-		// passes maxReceiveCount and SQS moves it to the DLQ.
-		delay, action = 0, DeadLetter
-	} else if last {
-		action = DeadLetter
-	}
-	ferr := p.cfg.Store.Fail(ctx, store.Failure{
-		Provider: provider, EventKey: key, EventType: env.EventType, TransactionID: env.TransactionID,
-		MessageID: m.ID, Token: token, Attempt: attempt, Error: truncate(err.Error(), maxStoredError), ErrorType: logging.ErrorType(err),
-		Permanent: permanent, DeadLettered: last, Now: p.cfg.Now(),
-	})
-	if ferr != nil && !errors.Is(ferr, store.ErrLeaseLost) {
-		log.Error("could not record the failure", slog.String("record_error", ferr.Error()), slog.String("record_error_type", logging.ErrorType(ferr)))
-	}
-	p.hide(ctx, log, m, delay)
-	attrs := []any{logging.Err(err), slog.Bool("permanent", permanent), slog.Duration("retry_in", delay)}
-	if last {
-		log.Error("job failed; the event is going to the DLQ", attrs...)
-	} else {
-		log.Error("job failed; will retry", attrs...)
-	}
-	return Result{MessageID: m.ID, Action: action, Delay: delay, Outcome: "failed", Err: err}
-}
-
-func (p *Processor) hide(ctx context.Context, log *slog.Logger, m Message, d time.Duration) {
-	if m.ReceiptHandle == "" {
-		return
-	}
-	// Use a fresh bound: the job's context may have run out, and the
-	// backoff must still be set.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := p.cfg.Visibility.ChangeVisibility(ctx, m.ReceiptHandle, d); err != nil {
-		// The message then comes back when the queue's visibility timeout
-		// runs out: later than the schedule, never lost.
-		log.Warn("could not set the message's visibility", logging.Err(err), slog.Duration("wanted", d))
-	}
-}
-
-// maxStoredError keeps an event record under 1 KB, one write unit.
-const maxStoredError = 600
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
-func keyAttr(provider string) string {
-	if provider == envelope.ProviderStripe {
-		return "event_id"
-	}
-	return "event_key"
-}
-
-func newToken() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return p.settle(ctx, a, d)
 }
 
 // ProcessBatch processes messages concurrently, at most concurrency at a

@@ -63,18 +63,18 @@ func BenchmarkProcess(b *testing.B) {
 	}
 	discard := slog.New(slog.DiscardHandler)
 	// A new event for a new transaction, no logs.
-	b.Run("stripe_applied", func(b *testing.B) { run(b, jobs.Stripe{}, discard, "applied") })
+	b.Run("stripe_applied", func(b *testing.B) { run(b, jobs.Stripe{Mode: jobs.StripeTest}, discard, "applied") })
 	// The same with the JSON log line every processed event writes, as in
 	// Lambda (written to io.Discard here).
 	b.Run("stripe_applied_json_log", func(b *testing.B) {
-		run(b, jobs.Stripe{}, slog.New(slog.NewJSONHandler(io.Discard, nil)), "applied")
+		run(b, jobs.Stripe{Mode: jobs.StripeTest}, slog.New(slog.NewJSONHandler(io.Discard, nil)), "applied")
 	})
 	// A job that decides nothing: the core's own cost (claim, complete).
 	b.Run("ignored_job", func(b *testing.B) { run(b, benchIgnore{}, discard, "ignored") })
 	// A duplicate delivery of a processed event: decode and claim only.
 	b.Run("duplicate", func(b *testing.B) {
 		msgs := benchMessages(b, 1)
-		p := benchProcessor(b, jobs.Stripe{}, discard)
+		p := benchProcessor(b, jobs.Stripe{Mode: jobs.StripeTest}, discard)
 		ctx := context.Background()
 		if r := p.Process(ctx, msgs[0], time.Time{}); r.Outcome != "applied" {
 			b.Fatalf("first delivery: %+v", r)

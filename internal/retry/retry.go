@@ -6,7 +6,6 @@ package retry
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -26,41 +25,17 @@ func Default() Policy {
 	return Policy{Backoff: []time.Duration{10 * time.Second, 30 * time.Second, 60 * time.Second}, MaxAttempts: 3}
 }
 
-// Parse reads BACKOFF_SECONDS (comma-separated seconds; empty means the
-// default) and MAX_ATTEMPTS (empty means 3).
-func Parse(backoffSeconds, maxAttempts string) (Policy, error) {
-	p := Default()
-	if s := strings.TrimSpace(backoffSeconds); s != "" {
-		p.Backoff = nil
-		for i, part := range strings.Split(s, ",") {
-			n, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
-			if err != nil || n < 0 {
-				return Policy{}, fmt.Errorf("BACKOFF_SECONDS %q: entry %d is not a number of seconds >= 0 (example: 10,30,60)", backoffSeconds, i+1)
-			}
-			p.Backoff = append(p.Backoff, time.Duration(n*float64(time.Second)))
-		}
-	}
-	if s := strings.TrimSpace(maxAttempts); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return Policy{}, fmt.Errorf("MAX_ATTEMPTS %q is not a whole number (example: 3)", maxAttempts)
-		}
-		p.MaxAttempts = n
-	}
-	return p, p.Validate()
-}
-
 // Validate checks the policy.
 func (p Policy) Validate() error {
 	if p.MaxAttempts < 1 || p.MaxAttempts > 1000 {
-		return fmt.Errorf("MAX_ATTEMPTS %d must be between 1 and 1000 (it must equal the queue's maxReceiveCount)", p.MaxAttempts)
+		return fmt.Errorf("max attempts %d must be between 1 and 1000 (it must equal the queue's maxReceiveCount)", p.MaxAttempts)
 	}
 	if len(p.Backoff) == 0 {
-		return fmt.Errorf("BACKOFF_SECONDS is empty: give at least one delay, e.g. 10,30,60")
+		return fmt.Errorf("the backoff schedule is empty: give at least one delay, e.g. 10,30,60")
 	}
 	for _, d := range p.Backoff {
 		if d > MaxDelay {
-			return fmt.Errorf("BACKOFF_SECONDS: %s exceeds SQS's 12 h visibility limit", d)
+			return fmt.Errorf("backoff %s exceeds SQS's 12 h visibility limit", d)
 		}
 	}
 	return nil

@@ -24,19 +24,15 @@ func TestDefaultIsTheSeedSchedule(t *testing.T) {
 	}
 }
 
-func TestParse(t *testing.T) {
+func TestValidate(t *testing.T) {
 	t.Parallel()
-	p, err := retry.Parse("1, 2,3", "3")
-	if err != nil || p.Delay(2) != 2*time.Second || p.MaxAttempts != 3 {
-		t.Fatalf("Parse = %+v, %v", p, err)
-	}
-	p, err = retry.Parse("0.5", "")
-	if err != nil || p.Delay(5) != 500*time.Millisecond {
-		t.Fatalf("short schedule: %+v %v", p, err)
-	}
-	for _, bad := range [][2]string{{"10,x", ""}, {"-1", ""}, {"", "0"}, {"", "three"}, {"50000", ""}, {",", ""}} {
-		if _, err := retry.Parse(bad[0], bad[1]); err == nil {
-			t.Errorf("Parse(%q, %q) accepted", bad[0], bad[1])
+	for _, bad := range []retry.Policy{
+		{Backoff: []time.Duration{time.Second}, MaxAttempts: 0},
+		{MaxAttempts: 3},
+		{Backoff: []time.Duration{13 * time.Hour}, MaxAttempts: 3},
+	} {
+		if bad.Validate() == nil {
+			t.Errorf("Validate(%+v) accepted", bad)
 		}
 	}
 }

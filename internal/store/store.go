@@ -1,17 +1,32 @@
 // Package store defines what the processor and the operator CLI keep in
-// DynamoDB: one event record per provider event (idempotency, outcome and
-// failure history) and one record per hub transaction (its state). The
-// DynamoDB implementation is in store/dynamostore, an in-memory one for
-// unit tests in store/memstore, and both pass the conformance suite in
-// store/storetest.
+// DynamoDB: one item per hub transaction (its state and the keys of the
+// events applied to it), and an events table of what happened to events
+// that did not simply apply (failures, outcomes that change no transaction,
+// Monetbil bindings). The DynamoDB implementation is in store/dynamostore, an
+// in-memory one for unit tests in store/memstore, and both pass the
+// conformance suite in store/storetest.
 //
-// Writes per processed event, the main cost lever: Claim (1 write), the
-// transaction change (1 write, none when nothing changes), Complete (1 write).
-// No TransactWriteItems (which bills 2 write units per item): the order of
-// writes is instead safe to repeat. A crash after the transaction write and
-// before Complete leaves the claim to expire; the next attempt re-applies the
-// same change, which the transaction's last_event_key turns into
-// AlreadyApplied, and then completes.
+// Writes per event, the main cost lever (DynamoDB on-demand bills each):
+//
+//   - applied (or unchanged): 1 conditional write to the transaction, which
+//     both checks that the event is new and applies it. No read, no
+//     separate idempotency record, no claim.
+//   - duplicate: the failed condition of that write (billed as 1 write); the
+//     transaction as it is comes back with the failure, so no read follows.
+//   - stale, refused, amount mismatch, unknown transaction: the failed
+//     condition and 1 write recording the verdict in the events table.
+//   - an event that changes no transaction (ignored type, unmatched,
+//     mismatch, ...): 1 write recording its outcome.
+//   - a Monetbil event: 1 more write, binding its Monetbil transaction to
+//     the hub's (see Bind).
+//   - a failed attempt: 1 write, its failure record; and 1 more when a later
+//     attempt succeeds, closing it (Resolve).
+//
+// Crash safety needs no claim: the change and the memory of the event are
+// one write, so a crash before it leaves nothing, and a crash after it is
+// repaired by the next delivery, which finds the event already applied.
+// Concurrent deliveries of one event may both run its job (a read-only
+// confirmation); only one write can apply it.
 package store
 
 import (
@@ -29,55 +44,55 @@ type EventStatus string
 
 // Event statuses.
 const (
-	// InProgress: an attempt holds the event until LeaseUntil.
-	InProgress EventStatus = "IN_PROGRESS"
-	// Processed: done; later deliveries are acknowledged as duplicates.
+	// Processed: the event is done; its outcome is recorded (an outcome
+	// that changed no transaction, or a failure closed by a later success).
 	Processed EventStatus = "PROCESSED"
-	// Failed: the last attempt failed; the next delivery may claim it.
+	// Failed: the last attempt failed; the message is being retried or
+	// sits in the DLQ.
 	Failed EventStatus = "FAILED"
 	// Forgotten: an operator dropped the event from the DLQ
-	// (`hubctl failed forget`). A new delivery may still claim it.
+	// (`hubctl failed forget`). A new delivery may still process it.
 	Forgotten EventStatus = "FORGOTTEN"
 )
 
-// EventRecord is the stored record of one provider event, keyed by
+// EventRecord is the events table's record of one provider event, keyed by
 // provider and event key (never by SQS message id: a redriven message is a
-// new message).
+// new message). An event applied at its first attempt has no record: the
+// transaction it changed remembers it (transaction.Transaction.Events).
 type EventRecord struct {
 	Provider      string      `json:"provider"`
 	EventKey      string      `json:"event_key"`
 	EventType     string      `json:"event_type,omitempty"`
 	TransactionID string      `json:"transaction_id,omitempty"`
 	Status        EventStatus `json:"status"`
-	// Attempts is the number of attempts made, over every delivery.
+	// Attempts is the number of attempts recorded, over every delivery.
 	Attempts int `json:"attempts"`
-	// MessageID is the SQS message id of the latest attempt.
+	// MessageID is the SQS message id of the latest recorded attempt.
 	MessageID string `json:"message_id,omitempty"`
-	// Token identifies the attempt holding the claim.
-	Token      string    `json:"-"`
-	LeaseUntil time.Time `json:"lease_until,omitempty"`
-	// Outcome says what processing did: applied, already_applied,
-	// unchanged, stale, refused, ignored, unmatched, ...
-	Outcome     string    `json:"outcome,omitempty"`
-	ProcessedAt time.Time `json:"processed_at,omitempty"`
+	// Outcome says what processing did: applied, unchanged, stale,
+	// refused, ignored, unmatched, mismatch, amount_mismatch,
+	// livemode_mismatch, unknown_transaction, testmode_ignored, ...
+	Outcome string `json:"outcome,omitempty"`
+	// Mismatch names the fields that disagreed (outcome mismatch).
+	Mismatch []string `json:"mismatch,omitempty"`
+	// Detail explains the outcome in a sentence.
+	Detail      string    `json:"detail,omitempty"`
+	ProcessedAt time.Time `json:"processed_at,omitzero"`
 	// Failure history, kept after a later success for the record.
 	LastError    string `json:"last_error,omitempty"`
 	ErrorType    string `json:"error_type,omitempty"`
 	Permanent    bool   `json:"permanent,omitempty"`
 	DeadLettered bool   `json:"dead_lettered,omitempty"`
 	// DLQMessageID is the SQS message id of the delivery whose failure sent
-	// the event to the DLQ. Claim leaves it alone, so a later receive of
-	// that same message (a permanent failure waiting for the redrive) is
-	// recognised and failed fast, while a redriven copy (a new message id)
-	// runs the job afresh.
+	// the event to the DLQ.
 	DLQMessageID  string    `json:"dlq_message_id,omitempty"`
-	FirstFailedAt time.Time `json:"first_failed_at,omitempty"`
-	LastFailedAt  time.Time `json:"last_failed_at,omitempty"`
-	ForgottenAt   time.Time `json:"forgotten_at,omitempty"`
+	FirstFailedAt time.Time `json:"first_failed_at,omitzero"`
+	LastFailedAt  time.Time `json:"last_failed_at,omitzero"`
+	ForgottenAt   time.Time `json:"forgotten_at,omitzero"`
 	UpdatedAt     time.Time `json:"updated_at"`
-	// ExpiresAt is when the record may be deleted (DynamoDB TTL); zero while
-	// the event is not settled.
-	ExpiresAt time.Time `json:"expires_at,omitempty"`
+	// ExpiresAt is when the record may be deleted (DynamoDB TTL); zero
+	// while the event is FAILED.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // RecordKey is an event record's key: provider and event key joined by "#".
@@ -95,6 +110,15 @@ func RecordKey(provider, eventKey string) (string, error) {
 	return provider + "#" + eventKey, nil
 }
 
+// BindingKey is the events table key of a Monetbil binding. "binding" is no
+// provider, so it never collides with an event record.
+func BindingKey(provider, providerTransactionID string) (string, error) {
+	if providerTransactionID == "" {
+		return "", errors.New("no provider transaction id")
+	}
+	return RecordKey("binding", provider+"#"+providerTransactionID)
+}
+
 // Expired reports whether the record's retention has run out, at the
 // granularity DynamoDB's TTL stores it (seconds). TTL deletes late, so an
 // expired record counts as absent.
@@ -102,32 +126,18 @@ func (r EventRecord) Expired(now time.Time) bool {
 	return !r.ExpiresAt.IsZero() && r.ExpiresAt.Unix() < now.Unix()
 }
 
-// Claim is one attempt's request to hold an event.
-type Claim struct {
+// Outcome records what became of an event that changed no transaction.
+type Outcome struct {
 	Provider      string
 	EventKey      string
 	EventType     string
 	TransactionID string
 	MessageID     string
-	// Token is unique per attempt; Complete and Fail only succeed for the
-	// token holding the claim.
-	Token      string
-	Now        time.Time
-	LeaseUntil time.Time
+	Outcome       string
+	Mismatch      []string
+	Detail        string
+	Now           time.Time
 }
-
-// ClaimResult says whether the attempt may proceed.
-type ClaimResult string
-
-// Claim results.
-const (
-	// Claimed: proceed; the record is IN_PROGRESS with the caller's token.
-	Claimed ClaimResult = "claimed"
-	// AlreadyProcessed: acknowledge the delivery, do nothing.
-	AlreadyProcessed ClaimResult = "already_processed"
-	// Busy: another attempt holds an unexpired claim; retry later.
-	Busy ClaimResult = "busy"
-)
 
 // Failure records a failed attempt.
 type Failure struct {
@@ -136,46 +146,79 @@ type Failure struct {
 	EventType     string
 	TransactionID string
 	MessageID     string
-	// Token of the failing attempt; empty when the failure happened before
-	// any claim (an envelope that does not decode, a busy event).
-	Token     string
-	Attempt   int
-	Error     string
-	ErrorType string
-	Permanent bool
+	Attempt       int
+	Error         string
+	ErrorType     string
+	Permanent     bool
 	// DeadLettered: this was the last attempt; SQS moves the message to
 	// the DLQ next.
 	DeadLettered bool
 	Now          time.Time
 }
 
+// Binding ties a provider's own transaction (Monetbil's transaction_id) to
+// the hub transaction it pays. The first confirmed binding is kept.
+type Binding struct {
+	Provider              string
+	ProviderTransactionID string
+	TransactionID         string
+	Now                   time.Time
+}
+
 // Errors.
 var (
 	// ErrNotFound: no such record.
 	ErrNotFound = errors.New("not found")
-	// ErrLeaseLost: the caller's claim expired and another attempt took the
-	// event; the caller must not report success for it.
-	ErrLeaseLost = errors.New("claim lost to another attempt")
+	// ErrBoundElsewhere: the provider's transaction is already bound to
+	// another hub transaction.
+	ErrBoundElsewhere = errors.New("bound to another transaction")
+	// ErrAmbiguous: more than one transaction matches.
+	ErrAmbiguous = errors.New("more than one transaction matches")
+	// ErrAlreadyProcessed: Fail found the event PROCESSED; the failed
+	// attempt was a redelivery of an event already done.
+	ErrAlreadyProcessed = errors.New("event already processed")
 )
 
-// Store is what processing needs from storage.
+// Store is what processing and the operator CLI need from storage.
 type Store interface {
-	// Claim holds the event for one attempt. It creates the record when
-	// missing and takes it when FAILED, FORGOTTEN, or IN_PROGRESS with an
-	// expired lease; a PROCESSED record gives AlreadyProcessed and an
-	// unexpired IN_PROGRESS one Busy. The returned record is the stored one
-	// after the call (for Busy and AlreadyProcessed, the holder's).
-	Claim(ctx context.Context, c Claim) (ClaimResult, EventRecord, error)
-	// Complete marks a claimed event PROCESSED with its outcome, and sets
-	// its expiry to now + retention. ErrLeaseLost when token does not hold
-	// the claim.
-	Complete(ctx context.Context, provider, eventKey, token, outcome string, now time.Time) error
+	// Apply applies a change to its transaction with the state machine in
+	// package transaction, in one conditional write that also remembers
+	// the event. It returns the verdict and the transaction as stored after
+	// the call (for a verdict that changed nothing, as it is).
+	Apply(ctx context.Context, c transaction.Change, now time.Time) (transaction.Verdict, transaction.Transaction, error)
+	// Transaction returns a transaction; ErrNotFound when missing.
+	Transaction(ctx context.Context, id string) (transaction.Transaction, error)
+	// TransactionByStripePaymentIntent returns the id of the transaction
+	// paid through a Stripe payment intent; ErrNotFound when none is,
+	// ErrAmbiguous when several are.
+	TransactionByStripePaymentIntent(ctx context.Context, paymentIntent string) (string, error)
+	// Expect records a pending transaction with the amount and currency
+	// the application expects, or adds the expectation to an existing
+	// transaction that has none. The same expectation again changes
+	// nothing; a different one is an error.
+	Expect(ctx context.Context, id, provider string, e transaction.Expectation, now time.Time) (transaction.Transaction, error)
+
+	// Bind keeps the first binding of a provider transaction. It returns
+	// nil when the binding is new or the same, and ErrBoundElsewhere, with
+	// the bound transaction id, when it names another transaction.
+	Bind(ctx context.Context, b Binding) (boundTo string, err error)
+	// Bound returns the hub transaction a provider transaction is bound
+	// to; ErrNotFound when it is not bound.
+	Bound(ctx context.Context, provider, providerTransactionID string) (string, error)
+
+	// Record records the outcome of an event that changed no transaction:
+	// status PROCESSED, with its expiry. It keeps the failure history of
+	// an earlier attempt.
+	Record(ctx context.Context, o Outcome) error
 	// Fail records a failed attempt: status FAILED, the error, attempts,
-	// first (kept) and last failure time. With a Token it releases only the
-	// caller's claim (ErrLeaseLost otherwise); without one it records the
-	// failure unless the event is PROCESSED or another attempt holds a live
-	// claim (ErrLeaseLost then). A dead-lettered failure sets DLQMessageID.
+	// first (kept) and last failure time, and DLQMessageID when dead
+	// lettered. It does not overwrite a PROCESSED record (the event was
+	// done; this was a redelivery): that failure is only logged.
 	Fail(ctx context.Context, f Failure) error
+	// Resolve closes the failure record of an event a later attempt
+	// applied: PROCESSED with the outcome, one more attempt. Without a
+	// FAILED record it changes nothing and returns nil.
+	Resolve(ctx context.Context, provider, eventKey, outcome string, now time.Time) error
 	// Event returns an event record; ErrNotFound when missing.
 	Event(ctx context.Context, provider, eventKey string) (EventRecord, error)
 	// Failures returns up to limit FAILED event records, the most recent
@@ -185,12 +228,50 @@ type Store interface {
 	Failures(ctx context.Context, limit int) ([]EventRecord, error)
 	// Forget marks a FAILED event FORGOTTEN (hubctl failed forget).
 	Forget(ctx context.Context, provider, eventKey string, now time.Time) error
+}
 
-	// Apply applies a change to its transaction with the state machine in
-	// package transaction, with a conditional write so that concurrent
-	// changes never overwrite each other. It returns the verdict and the
-	// transaction as stored after the call.
-	Apply(ctx context.Context, c transaction.Change, now time.Time) (transaction.Verdict, transaction.Transaction, error)
-	// Transaction returns a transaction; ErrNotFound when missing.
-	Transaction(ctx context.Context, id string) (transaction.Transaction, error)
+// Lookup returns what the hub knows of an event: its record in the events
+// table, or, for an event applied at its first attempt (which has none), a
+// record made from the transaction that remembers it. The transaction is
+// transactionID when given, else the one the record names, else, for a
+// Monetbil key ("<id>:<status>"), the one its payment is bound to.
+// ErrNotFound when neither knows the event.
+func Lookup(ctx context.Context, s Store, provider, eventKey, transactionID string) (EventRecord, error) {
+	rec, err := s.Event(ctx, provider, eventKey)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return EventRecord{}, err
+	}
+	if found && rec.Status == Processed {
+		return rec, nil
+	}
+	if transactionID == "" {
+		transactionID = rec.TransactionID
+	}
+	if transactionID == "" && provider == "monetbil" {
+		id, _, _ := strings.Cut(eventKey, ":")
+		transactionID, err = s.Bound(ctx, provider, id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return EventRecord{}, err
+		}
+	}
+	if transactionID != "" {
+		tx, err := s.Transaction(ctx, transactionID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return EventRecord{}, err
+		}
+		if err == nil && tx.HasEvent(eventKey) {
+			// Applied: the transaction's write is the record. A failure
+			// record that says otherwise was left by an attempt before a
+			// redrive the hub did not make (the console's).
+			rec.Provider, rec.EventKey, rec.TransactionID = provider, eventKey, tx.ID
+			rec.Status, rec.Outcome = Processed, "applied"
+			rec.Detail = fmt.Sprintf("remembered by transaction %s (now %s)", tx.ID, tx.Status)
+			return rec, nil
+		}
+	}
+	if found {
+		return rec, nil
+	}
+	return EventRecord{}, fmt.Errorf("no record of %s event %s: %w", provider, eventKey, ErrNotFound)
 }

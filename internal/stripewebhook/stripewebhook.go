@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v85/webhook"
+
+	"github.com/payments-hub/hub/internal/logging"
 )
 
 // DefaultTolerance is Stripe's own replay window.
@@ -137,7 +139,7 @@ func Timestamp(header string) (time.Time, error) {
 		}
 		n, err := strconv.ParseInt(val, 10, 64)
 		if err != nil || n <= 0 {
-			return time.Time{}, fmt.Errorf("%w: timestamp %q is not a positive integer", webhook.ErrInvalidHeader, val)
+			return time.Time{}, fmt.Errorf("%w: timestamp %q is not a positive integer", webhook.ErrInvalidHeader, logging.Cut(val))
 		}
 		ts, found = time.Unix(n, 0), true
 	}
@@ -159,9 +161,14 @@ type Event struct {
 
 // Object is the part of data.object the hub uses.
 type Object struct {
-	ID                string
-	Object            string
-	TransactionID     string // metadata.transaction_id, else client_reference_id
+	ID            string
+	Object        string
+	TransactionID string // metadata.transaction_id, else client_reference_id
+	// PaymentIntent is the payment intent the object belongs to: its own id
+	// for a payment intent, its payment_intent for a charge, a refund or a
+	// Checkout session. It links events that lack the hub's transaction id
+	// (a refund of a charge Checkout created) to the transaction.
+	PaymentIntent     string
 	Amount            int64
 	AmountRefunded    int64
 	Currency          string
@@ -182,6 +189,7 @@ type wireEvent struct {
 			Object            string            `json:"object"`
 			Metadata          map[string]string `json:"metadata"`
 			ClientReferenceID string            `json:"client_reference_id"`
+			PaymentIntent     json.RawMessage   `json:"payment_intent"`
 			Amount            int64             `json:"amount"`
 			AmountTotal       int64             `json:"amount_total"`
 			AmountRefunded    int64             `json:"amount_refunded"`
@@ -203,10 +211,10 @@ func Parse(payload []byte) (Event, error) {
 		return Event{}, &Error{ReasonNotAnEvent, fmt.Errorf("body is not JSON: %w", err)}
 	}
 	if w.Object != "event" {
-		return Event{}, &Error{ReasonNotAnEvent, fmt.Errorf(`"object" is %q, want "event"`, w.Object)}
+		return Event{}, &Error{ReasonNotAnEvent, fmt.Errorf(`"object" is %q, want "event"`, logging.Cut(w.Object))}
 	}
 	if !strings.HasPrefix(w.ID, "evt_") {
-		return Event{}, &Error{ReasonNotAnEvent, fmt.Errorf("event id %q does not start with evt_", w.ID)}
+		return Event{}, &Error{ReasonNotAnEvent, fmt.Errorf("event id %q does not start with evt_", logging.Cut(w.ID))}
 	}
 	if w.Type == "" {
 		return Event{}, &Error{ReasonNotAnEvent, errors.New("event has no type")}
@@ -220,6 +228,10 @@ func Parse(payload []byte) (Event, error) {
 	if amount == 0 {
 		amount = o.AmountTotal
 	}
+	pi := idOf(o.PaymentIntent)
+	if o.Object == "payment_intent" {
+		pi = o.ID
+	}
 	ev := Event{
 		ID:       w.ID,
 		Type:     w.Type,
@@ -229,6 +241,7 @@ func Parse(payload []byte) (Event, error) {
 			ID:             o.ID,
 			Object:         o.Object,
 			TransactionID:  txID,
+			PaymentIntent:  pi,
 			Amount:         amount,
 			AmountRefunded: o.AmountRefunded,
 			Currency:       o.Currency,
@@ -240,4 +253,20 @@ func Parse(payload []byte) (Event, error) {
 		ev.Object.LastPaymentErrMsg = o.LastPaymentError.Message
 	}
 	return ev, nil
+}
+
+// idOf reads an expandable reference: an id string, or an expanded object
+// with an id.
+func idOf(raw json.RawMessage) string {
+	var id string
+	if json.Unmarshal(raw, &id) == nil {
+		return id
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &obj) == nil {
+		return obj.ID
+	}
+	return ""
 }

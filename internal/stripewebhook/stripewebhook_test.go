@@ -101,7 +101,7 @@ func TestParse(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := stripewebhook.Event{ID: "evt_1", Type: "payment_intent.succeeded", Created: now.UTC(),
-		Object: stripewebhook.Object{ID: "pi_1", Object: "payment_intent", TransactionID: "tx_42", Amount: 1500, Currency: "eur"}}
+		Object: stripewebhook.Object{ID: "pi_1", Object: "payment_intent", TransactionID: "tx_42", PaymentIntent: "pi_1", Amount: 1500, Currency: "eur"}}
 	if ev != want {
 		t.Fatalf("Parse = %+v\nwant %+v", ev, want)
 	}

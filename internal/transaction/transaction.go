@@ -1,10 +1,14 @@
 // Package transaction is the hub's payment state machine. It decides, from a
 // transaction's current state and an incoming change, whether the change is
-// applied. It knows nothing of storage or providers.
+// applied. It knows nothing of storage or providers: the stores encode the
+// same rules in their conditional writes (see Rule), and the conformance
+// suite in store/storetest holds both to this package.
 package transaction
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,43 +35,126 @@ func (s Status) Valid() bool {
 	return false
 }
 
-// allowed lists, for each status, the statuses it may move to. A payment can
-// fail and then succeed (the customer retries with another method), but a
+// moves lists, for each status, the statuses it may move to. A payment can
+// fail and then succeed (the customer retries with another method), and a
+// success the provider confirmed wins over pending, failed and cancelled
+// whatever the order its events arrive in: the money was collected. A
 // succeeded payment never becomes failed or pending again, and a refund is
 // final.
-var allowed = map[Status][]Status{
+var moves = map[Status][]Status{
 	Pending:           {Succeeded, Failed, Cancelled},
 	Failed:            {Pending, Succeeded, Cancelled},
+	Cancelled:         {Succeeded},
 	Succeeded:         {Refunded, PartiallyRefunded},
 	PartiallyRefunded: {PartiallyRefunded, Refunded},
-	Cancelled:         {},
 	Refunded:          {},
 }
 
 // CanMove reports whether a transaction in from may move to to.
-func CanMove(from, to Status) bool {
-	for _, s := range allowed[from] {
-		if s == to {
-			return true
+func CanMove(from, to Status) bool { return slices.Contains(moves[from], to) }
+
+// Rule is what a change to one status requires of the transaction it
+// applies to. A change applies when the transaction's status is in
+// Unordered, or is in Ordered and the change is not older than the last
+// applied event (nor than the history's floor, see Transaction.Floor).
+type Rule struct {
+	Ordered   []Status
+	Unordered []Status
+}
+
+// RuleFor returns the rule for changes to status to. A change to the
+// status the transaction already has applies too (in time order): it is
+// recorded and changes nothing else but the amounts and references.
+func RuleFor(to Status) Rule {
+	if to == Succeeded {
+		// A confirmed success wins over pending, failed and cancelled in
+		// any order: an attempt's success whose confirmation waited out its
+		// backoff, or sat in the DLQ, can arrive after a later attempt's
+		// failure.
+		return Rule{Ordered: []Status{Succeeded}, Unordered: []Status{Pending, Failed, Cancelled}}
+	}
+	var from []Status
+	for _, s := range []Status{Pending, Succeeded, Failed, Cancelled, Refunded, PartiallyRefunded} {
+		if s == to || CanMove(s, to) {
+			from = append(from, s)
 		}
 	}
-	return false
+	return Rule{Ordered: from}
+}
+
+// HistorySize bounds the event keys a transaction remembers. Each key costs
+// item size, and DynamoDB bills a write per KB of item: eight keep a
+// transaction's item under 1 KB. Older keys are forgotten behind a floor
+// (Transaction.Floor); see remember for the one case that keeps more.
+const HistorySize = 8
+
+// AppliedEvent is one event a transaction remembers having applied.
+type AppliedEvent struct {
+	Key string    `json:"key"`
+	At  time.Time `json:"at"`
+}
+
+// StripeRefs are the Stripe objects a transaction was paid through, so that
+// a later event that lacks the hub's transaction id (a refund of a charge
+// Checkout created) is matched through them.
+type StripeRefs struct {
+	PaymentIntent   string `json:"payment_intent,omitempty"`
+	CheckoutSession string `json:"checkout_session,omitempty"`
+	Charge          string `json:"charge,omitempty"`
+}
+
+// IsZero reports whether no reference is set.
+func (r StripeRefs) IsZero() bool { return r == StripeRefs{} }
+
+// Expectation is what the application that created a payment told the hub
+// to expect of it.
+type Expectation struct {
+	Amount int64 `json:"amount"`
+	// Currency is stored upper-case (Expect normalises it).
+	Currency string `json:"currency"`
+}
+
+// Matches reports whether a confirmed amount and currency are the expected
+// ones. Currencies compare case-insensitively (Stripe writes "eur",
+// Monetbil "XAF").
+func (e Expectation) Matches(amount int64, currency string) bool {
+	return e.Amount == amount && strings.EqualFold(e.Currency, currency)
 }
 
 // Transaction is the stored state of one hub transaction.
 type Transaction struct {
-	ID           string    `json:"transaction_id"`
-	Status       Status    `json:"status"`
-	Provider     string    `json:"provider"`
-	Amount       int64     `json:"amount,omitempty"`
-	Currency     string    `json:"currency,omitempty"`
-	LastEventKey string    `json:"last_event_key"`
-	LastEventAt  time.Time `json:"last_event_at"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID       string `json:"transaction_id"`
+	Status   Status `json:"status"`
+	Provider string `json:"provider"`
+	Amount   int64  `json:"amount,omitempty"`
+	Currency string `json:"currency,omitempty"`
+	// Expected is set when the application announced the payment
+	// (`hubctl transactions expect`); a success for another amount or
+	// currency is then refused as an amount mismatch.
+	Expected     *Expectation `json:"expected,omitempty"`
+	LastEventKey string       `json:"last_event_key,omitempty"`
+	// LastEventAt is when the provider says the latest applied event
+	// happened; an event older than it is stale (but a confirmed success
+	// wins, see RuleFor).
+	LastEventAt time.Time `json:"last_event_at,omitzero"`
+	// Events are the most recent applied events, oldest first, at most
+	// HistorySize: a delivery of one of them again is a duplicate.
+	Events []AppliedEvent `json:"events,omitempty"`
+	// Floor is the newest time among the events that no longer fit in
+	// Events. An event no newer than the floor is stale: it may be one of
+	// those forgotten keys.
+	Floor     time.Time  `json:"floor,omitzero"`
+	Stripe    StripeRefs `json:"stripe,omitzero"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 	// Version counts applied changes; stores use it for optimistic
-	// concurrency.
+	// concurrency where a change cannot be one conditional write.
 	Version int64 `json:"version"`
+}
+
+// HasEvent reports whether the transaction remembers applying key.
+func (t Transaction) HasEvent(key string) bool {
+	return slices.ContainsFunc(t.Events, func(e AppliedEvent) bool { return e.Key == key })
 }
 
 // Change is what one provider event asks of a transaction.
@@ -77,10 +164,16 @@ type Change struct {
 	Provider      string
 	EventKey      string
 	// EventAt is when the provider says the change happened (Stripe's
-	// created); it orders events that arrive out of order.
+	// created, Monetbil's own time when checkPayment gives one, else when
+	// the webhook arrived); it orders events that arrive out of order.
 	EventAt  time.Time
 	Amount   int64
 	Currency string
+	Stripe   StripeRefs
+	// MustExist: the hub only applies events to transactions it was told
+	// to expect (REQUIRE_EXPECTED_TRANSACTIONS); others are
+	// UnknownTransaction and create nothing.
+	MustExist bool
 }
 
 // Validate checks a change before it reaches a store.
@@ -92,6 +185,8 @@ func (c Change) Validate() error {
 		return fmt.Errorf("transaction: unknown status %q", c.Status)
 	case c.EventKey == "":
 		return fmt.Errorf("transaction: change without an event key")
+	case c.EventAt.IsZero():
+		return fmt.Errorf("transaction: change %s without an event time", c.EventKey)
 	}
 	return nil
 }
@@ -103,50 +198,158 @@ type Verdict string
 const (
 	// Applied: the change moved the transaction (or created it).
 	Applied Verdict = "applied"
-	// AlreadyApplied: this very event was the last one applied; repeating
-	// it changes nothing (the write order of the processor relies on this).
-	AlreadyApplied Verdict = "already_applied"
-	// Unchanged: the transaction already has this status; recorded only.
+	// Unchanged: the transaction already had this status; the event is
+	// remembered, and its amount and references recorded.
 	Unchanged Verdict = "unchanged"
-	// Stale: the event is older than the last applied one; recorded only.
+	// AlreadyApplied: the transaction remembers this very event; a
+	// redelivery changes nothing.
+	AlreadyApplied Verdict = "already_applied"
+	// Stale: the event is older than the last applied one; not applied.
 	Stale Verdict = "stale"
 	// Refused: the state machine does not allow the move (succeeded ->
-	// failed, refunded -> succeeded, ...); recorded only.
+	// failed, refunded -> succeeded, ...); not applied.
 	Refused Verdict = "refused"
+	// AmountMismatch: a success for an expected transaction with another
+	// amount or currency; not applied.
+	AmountMismatch Verdict = "amount_mismatch"
+	// UnknownTransaction: the transaction does not exist and the change
+	// may not create it (Change.MustExist); nothing is created.
+	UnknownTransaction Verdict = "unknown_transaction"
 )
+
+// Changed reports whether the verdict wrote the transaction.
+func (v Verdict) Changed() bool { return v == Applied || v == Unchanged }
 
 // Decide returns what to do with c given the current transaction (nil when
 // none exists yet) and, when the change applies, the new state.
 func Decide(current *Transaction, c Change, now time.Time) (Verdict, Transaction) {
 	if current == nil {
-		return Applied, Transaction{
-			ID: c.TransactionID, Status: c.Status, Provider: c.Provider, Amount: c.Amount, Currency: c.Currency,
-			LastEventKey: c.EventKey, LastEventAt: c.EventAt, CreatedAt: now, UpdatedAt: now, Version: 1,
+		if c.MustExist {
+			return UnknownTransaction, Transaction{}
 		}
+		t := Transaction{ID: c.TransactionID, Provider: c.Provider, CreatedAt: now}
+		return Applied, apply(t, c, now)
 	}
 	t := *current
-	switch {
-	case t.LastEventKey == c.EventKey:
+	if t.HasEvent(c.EventKey) {
 		return AlreadyApplied, t
-	case !c.EventAt.IsZero() && !t.LastEventAt.IsZero() && c.EventAt.Before(t.LastEventAt):
-		return Stale, t
-	case t.Status == c.Status && c.Status != PartiallyRefunded:
-		return Unchanged, t
-	case !CanMove(t.Status, c.Status):
-		return Refused, t
 	}
+	rule := RuleFor(c.Status)
+	if !slices.Contains(rule.Unordered, t.Status) {
+		if t.older(c.EventAt) {
+			return Stale, t
+		}
+		if !slices.Contains(rule.Ordered, t.Status) {
+			return Refused, t
+		}
+	}
+	if c.Status == Succeeded && t.Expected != nil && !t.Expected.Matches(c.Amount, c.Currency) {
+		return AmountMismatch, t
+	}
+	verdict := Applied
+	if t.Status == c.Status && c.Status != PartiallyRefunded {
+		verdict = Unchanged
+	}
+	return verdict, apply(t, c, now)
+}
+
+// older reports whether an event at at comes before what t has applied:
+// before its last event, or not after its history's floor.
+func (t Transaction) older(at time.Time) bool {
+	return at.Before(t.LastEventAt) || (!t.Floor.IsZero() && !at.After(t.Floor))
+}
+
+// apply returns t changed by c. LastEventAt becomes the change's time even
+// when it is older (a late success): after a success only refunds apply,
+// and they always come later.
+func apply(t Transaction, c Change, now time.Time) Transaction {
 	t.Status = c.Status
-	t.LastEventKey = c.EventKey
-	if c.EventAt.After(t.LastEventAt) {
-		t.LastEventAt = c.EventAt
+	if t.Provider == "" {
+		t.Provider = c.Provider
 	}
+	t.LastEventKey = c.EventKey
+	t.LastEventAt = c.EventAt
 	if c.Amount != 0 {
 		t.Amount = c.Amount
 	}
 	if c.Currency != "" {
 		t.Currency = c.Currency
 	}
+	t.Stripe = keepRefs(t.Stripe, c.Stripe)
+	t.Events, t.Floor = remember(t.Events, t.Floor, AppliedEvent{Key: c.EventKey, At: c.EventAt})
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = now
+	}
 	t.UpdatedAt = now
 	t.Version++
-	return Applied, t
+	return t
+}
+
+// keepRefs fills the references t lacks; a reference, once set, stays.
+func keepRefs(have, got StripeRefs) StripeRefs {
+	if have.PaymentIntent == "" {
+		have.PaymentIntent = got.PaymentIntent
+	}
+	if have.CheckoutSession == "" {
+		have.CheckoutSession = got.CheckoutSession
+	}
+	if have.Charge == "" {
+		have.Charge = got.Charge
+	}
+	return have
+}
+
+// remember appends e to the history. A full history forgets its oldest
+// events down to half, and raises the floor to the newest time it forgot.
+// It only forgets events older than e: a legitimate event of the same time
+// must never fall below the floor, so a burst of events in one second may
+// grow the history past HistorySize until a later second comes.
+func remember(events []AppliedEvent, floor time.Time, e AppliedEvent) ([]AppliedEvent, time.Time) {
+	if len(events) < HistorySize {
+		return append(slices.Clone(events), e), floor
+	}
+	excess := len(events) - HistorySize/2
+	kept := make([]AppliedEvent, 0, len(events)+1)
+	for _, old := range events {
+		if excess > 0 && old.At.Before(e.At) {
+			if old.At.After(floor) {
+				floor = old.At
+			}
+			excess--
+			continue
+		}
+		kept = append(kept, old)
+	}
+	return append(kept, e), floor
+}
+
+// NeedsTrim reports whether applying one more event to t forgets some of
+// its history: stores that append in place (DynamoDB's list_append) cannot
+// do that in the same write.
+func (t Transaction) NeedsTrim() bool { return len(t.Events) >= HistorySize }
+
+// Expect returns the pending transaction the application announced, or, for
+// an existing one, the transaction with its expectation added. It refuses to
+// change an expectation already recorded.
+func Expect(current *Transaction, id, provider string, e Expectation, now time.Time) (Transaction, error) {
+	// Stored in one case so that a store's conditional write can compare it
+	// (see Expectation.Currency's use by the stores).
+	e.Currency = strings.ToUpper(strings.TrimSpace(e.Currency))
+	if current == nil {
+		return Transaction{ID: id, Status: Pending, Provider: provider, Expected: &e, CreatedAt: now, UpdatedAt: now, Version: 1}, nil
+	}
+	t := *current
+	if t.Expected != nil {
+		if *t.Expected == e {
+			return t, nil
+		}
+		return t, fmt.Errorf("transaction %s already expects %d %s", id, t.Expected.Amount, t.Expected.Currency)
+	}
+	if t.Provider != "" && provider != "" && t.Provider != provider {
+		return t, fmt.Errorf("transaction %s is a %s transaction, not %s", id, t.Provider, provider)
+	}
+	t.Expected = &e
+	t.UpdatedAt = now
+	t.Version++
+	return t, nil
 }

@@ -53,7 +53,7 @@ func newRig(t *testing.T, o hubtest.Options, jobTimeout time.Duration) *rig {
 	}
 	r.proc, err = processing.New(processing.Config{
 		Store: r.stack.Store, Visibility: r.consumer, Policy: scaled, JobTimeout: jobTimeout, Logger: r.logs.Logger(),
-		Jobs: map[string]processing.Job{"stripe": jobs.Stripe{}, "monetbil": jobs.Monetbil{Checker: checker}},
+		Jobs: map[string]processing.Job{"stripe": jobs.Stripe{Mode: jobs.StripeTest}, "monetbil": jobs.Monetbil{Checker: checker}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -287,7 +287,7 @@ func TestOutOfOrderEventsNeverRegressState(t *testing.T) {
 	for _, s := range steps {
 		r.send(t, s.e)
 		hubtest.WaitFor(t, s.e.EventKey, 15*time.Second, func() bool {
-			rec, err := r.stack.Store.Event(context.Background(), "stripe", s.e.EventKey)
+			rec, err := store.Lookup(context.Background(), r.stack.Store, "stripe", s.e.EventKey, "tx-ooo")
 			return err == nil && rec.Status == store.Processed
 		})
 		if got := r.status("tx-ooo"); got != s.want {

@@ -81,7 +81,7 @@ func (b batch) keep(pk string, rec store.EventRecord) {
 func (s *Store) batchGet(ctx context.Context, getter batchGetter, pks []string, b batch) error {
 	keys := make([]map[string]types.AttributeValue, len(pks))
 	for i, pk := range pks {
-		keys[i] = map[string]types.AttributeValue{attrPK: str(pk)}
+		keys[i] = strKey(attrPK, pk)
 	}
 	request := map[string]types.KeysAndAttributes{s.events: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	pause := unprocessedFirstPause
@@ -95,10 +95,7 @@ func (s *Store) batchGet(ctx context.Context, getter batchGetter, pks []string, 
 			if err != nil {
 				return fmt.Errorf("dynamostore: batch get events: %w", err)
 			}
-			pk, _ := item[attrPK].(*types.AttributeValueMemberS)
-			if pk != nil {
-				b.keep(pk.Value, rec)
-			}
+			b.keep(pkOf(item), rec)
 		}
 		left, ok := resp.UnprocessedKeys[s.events]
 		if !ok || len(left.Keys) == 0 {

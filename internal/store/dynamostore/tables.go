@@ -25,31 +25,44 @@ type TableAPI interface {
 const tableActiveTimeout = 2 * time.Minute
 
 // CreateTables creates the events and transactions tables the store needs,
-// on-demand, with TTL on expires_at, and waits until they are ACTIVE. It is
-// idempotent: tables that exist and TTL already enabled are fine. Terraform
-// creates the deployed tables; this is for tests and local runs.
+// on-demand, with TTL on expires_at and the transactions' index by Stripe
+// payment intent, and waits until they are ACTIVE. It is idempotent: tables
+// that exist and TTL already enabled are fine. Terraform creates the
+// deployed tables (the same schema); this is for tests and local runs.
 func CreateTables(ctx context.Context, client TableAPI, eventsTable, transactionsTable string) error {
-	for _, t := range []struct{ name, key string }{
-		{eventsTable, attrPK},
-		{transactionsTable, attrTransactionID},
+	for _, t := range []struct {
+		name, key string
+		index     *types.GlobalSecondaryIndex
+	}{
+		{eventsTable, attrPK, nil},
+		{transactionsTable, attrTransactionID, &types.GlobalSecondaryIndex{
+			IndexName:  aws.String(IndexStripePaymentIntent),
+			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(attrPaymentIntent), KeyType: types.KeyTypeHash}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		}},
 	} {
-		if err := createTable(ctx, client, t.name, t.key); err != nil {
+		if err := createTable(ctx, client, t.name, t.key, t.index); err != nil {
 			return fmt.Errorf("dynamostore: create table %s: %w", t.name, err)
 		}
 	}
 	return nil
 }
 
-func createTable(ctx context.Context, client TableAPI, name, hashKey string) error {
+func createTable(ctx context.Context, client TableAPI, name, hashKey string, index *types.GlobalSecondaryIndex) error {
 	if name == "" {
 		return errors.New("no table name")
 	}
-	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+	in := &dynamodb.CreateTableInput{
 		TableName:            aws.String(name),
 		BillingMode:          types.BillingModePayPerRequest,
 		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(hashKey), AttributeType: types.ScalarAttributeTypeS}},
 		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(hashKey), KeyType: types.KeyTypeHash}},
-	})
+	}
+	if index != nil {
+		in.GlobalSecondaryIndexes = []types.GlobalSecondaryIndex{*index}
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: index.KeySchema[0].AttributeName, AttributeType: types.ScalarAttributeTypeS})
+	}
+	_, err := client.CreateTable(ctx, in)
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return err

@@ -2,11 +2,14 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -14,65 +17,34 @@ import (
 	"github.com/payments-hub/hub/internal/transaction"
 )
 
-// Attribute names of the transactions table (transaction_id and status are
-// shared with the events table).
-const (
-	attrAmount       = "amount"
-	attrCurrency     = "currency"
-	attrLastEventKey = "last_event_key"
-	attrLastEventAt  = "last_event_at"
-	attrCreatedAt    = "created_at"
-	attrVersion      = "version"
-)
-
-// Apply retries a write that lost a race with a concurrent change to the
-// same transaction, after a short random pause that grows with each loss.
-// A handful of events per transaction is the normal load; the bound is
-// generous so that even a burst of concurrent changes all get through.
+// Apply retries, after a short random pause that grows with each loss, the
+// rare write that must replace the whole item (a history to trim) when a
+// concurrent change got in first.
 const (
 	maxApplyTries   = 25
 	applyRetryFirst = 2 * time.Millisecond
 	applyRetryMax   = 100 * time.Millisecond
 )
 
-// Apply implements store.Store: a consistent GetItem, the state machine's
-// decision, and, only when the change applies, one PutItem conditioned on
-// the version read (or on absence), retried from the read when another
-// change got in first.
+// Apply implements store.Store. The common case is one UpdateItem whose
+// condition is the state machine's rule for the change (transaction.RuleFor)
+// plus "this event is not among the remembered ones", and whose update
+// applies the change and remembers the event. When the condition fails,
+// DynamoDB returns the item as it is (ReturnValuesOnConditionCheckFailure),
+// and transaction.Decide says why: a duplicate, a stale or refused change,
+// an amount mismatch, an unknown transaction; or a full history, which one
+// PutItem, conditioned on the version read, trims and applies.
 func (s *Store) Apply(ctx context.Context, c transaction.Change, now time.Time) (transaction.Verdict, transaction.Transaction, error) {
 	if err := c.Validate(); err != nil {
 		return "", transaction.Transaction{}, fmt.Errorf("dynamostore: apply: %w", err)
 	}
+	c.EventAt = time.UnixMilli(c.EventAt.UnixMilli()).UTC()
+	now = now.UTC()
 	pause := applyRetryFirst
 	for try := 1; ; try++ {
-		current, found, err := s.getTransaction(ctx, c.TransactionID)
-		if err != nil {
-			return "", transaction.Transaction{}, fmt.Errorf("dynamostore: apply to %s: %w", c.TransactionID, err)
-		}
-		var verdict transaction.Verdict
-		var next transaction.Transaction
-		put := &dynamodb.PutItemInput{TableName: aws.String(s.transactions)}
-		if found {
-			verdict, next = transaction.Decide(&current, c, now)
-			put.ConditionExpression = aws.String("#version = :version")
-			put.ExpressionAttributeNames = namesIn("#version")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":version": num(current.Version)}
-		} else {
-			verdict, next = transaction.Decide(nil, c, now)
-			put.ConditionExpression = aws.String("attribute_not_exists(#transaction_id)")
-			put.ExpressionAttributeNames = namesIn("#transaction_id")
-		}
-		if verdict != transaction.Applied {
-			return verdict, next, nil
-		}
-		next = inUTC(next)
-		put.Item = encodeTransaction(next)
-		_, err = s.client.PutItem(ctx, put)
-		if err == nil {
-			return verdict, next, nil
-		}
-		if _, ok := conditionFailed(err); !ok {
-			return "", transaction.Transaction{}, fmt.Errorf("dynamostore: apply to %s: %w", c.TransactionID, err)
+		v, tx, retry, err := s.applyOnce(ctx, c, now)
+		if err != nil || !retry {
+			return v, tx, err
 		}
 		if try == maxApplyTries {
 			return "", transaction.Transaction{}, fmt.Errorf("dynamostore: apply to %s: lost the race to concurrent changes %d times", c.TransactionID, try)
@@ -84,6 +56,167 @@ func (s *Store) Apply(ctx context.Context, c transaction.Change, now time.Time) 
 		}
 		pause = min(2*pause, applyRetryMax)
 	}
+}
+
+// applyOnce makes one attempt; retry says a concurrent change won a race
+// and the attempt must start again.
+func (s *Store) applyOnce(ctx context.Context, c transaction.Change, now time.Time) (transaction.Verdict, transaction.Transaction, bool, error) {
+	in, err := s.applyInput(c, now)
+	if err != nil {
+		return "", transaction.Transaction{}, false, fmt.Errorf("dynamostore: apply to %s: %w", c.TransactionID, err)
+	}
+	out, err := s.client.UpdateItem(ctx, in)
+	if err == nil {
+		var current *transaction.Transaction
+		if len(out.Attributes) > 0 {
+			old, err := decodeTransaction(out.Attributes)
+			if err != nil {
+				return "", transaction.Transaction{}, false, fmt.Errorf("dynamostore: apply to %s: %w", c.TransactionID, err)
+			}
+			current = &old
+		}
+		v, next := transaction.Decide(current, c, now)
+		if !v.Changed() {
+			// The write succeeded, so the state machine must agree.
+			return "", transaction.Transaction{}, false, fmt.Errorf("dynamostore: apply to %s: the write applied a change the state machine calls %s", c.TransactionID, v)
+		}
+		return v, next, false, nil
+	}
+	ccf, ok := conditionFailed(err)
+	if !ok {
+		return "", transaction.Transaction{}, false, fmt.Errorf("dynamostore: apply to %s: %w", c.TransactionID, err)
+	}
+	current, found, err := s.failedTransaction(ctx, c.TransactionID, ccf)
+	if err != nil {
+		return "", transaction.Transaction{}, false, fmt.Errorf("dynamostore: apply to %s: %w", c.TransactionID, err)
+	}
+	var cur *transaction.Transaction
+	if found {
+		cur = &current
+	}
+	v, next := transaction.Decide(cur, c, now)
+	switch {
+	case !v.Changed():
+		return v, current, false, nil
+	case !found:
+		// Read after the failure (the server returned no item), and
+		// created meanwhile: decide again.
+		return "", transaction.Transaction{}, true, nil
+	case !current.NeedsTrim():
+		// The item changed between the failed write and the read.
+		if ccf.Item != nil {
+			return "", transaction.Transaction{}, false, fmt.Errorf("dynamostore: apply to %s: the condition refused a change the state machine calls %s", c.TransactionID, v)
+		}
+		return "", transaction.Transaction{}, true, nil
+	}
+	retry, err := s.replace(ctx, current, next)
+	if err != nil || retry {
+		return "", transaction.Transaction{}, retry, err
+	}
+	return v, next, false, nil
+}
+
+// applyInput builds the conditional UpdateItem of a change.
+func (s *Store) applyInput(c transaction.Change, now time.Time) (*dynamodb.UpdateItemInput, error) {
+	name := expression.Name
+	value := expression.Value
+	at := c.EventAt.UnixMilli()
+
+	rule := transaction.RuleFor(c.Status)
+	ordered := name(attrLastEventAt).AttributeNotExists().Or(name(attrLastEventAt).LessThanEqual(value(at))).
+		And(name(attrFloor).AttributeNotExists().Or(name(attrFloor).LessThan(value(at))))
+	move := statusIn(rule.Ordered).And(ordered)
+	if len(rule.Unordered) > 0 {
+		move = statusIn(rule.Unordered).Or(move)
+	}
+	existing := expression.Not(name(attrEventKeys).Contains(c.EventKey)).
+		And(name(attrEventKeys).AttributeNotExists().Or(name(attrEventKeys).Size().LessThan(value(transaction.HistorySize)))).
+		And(move)
+	if c.Status == transaction.Succeeded {
+		existing = existing.And(name(attrExpAmount).AttributeNotExists().Or(
+			name(attrExpAmount).Equal(value(c.Amount)).And(name(attrExpCurrency).Equal(value(strings.ToUpper(c.Currency))))))
+	}
+	cond := existing
+	if !c.MustExist {
+		cond = name(attrTransactionID).AttributeNotExists().Or(existing)
+	}
+
+	upd := expression.Set(name(attrStatus), value(string(c.Status))).
+		Set(name("last_event_key"), value(c.EventKey)).
+		Set(name(attrLastEventAt), value(at)).
+		Set(name(attrEventKeys), expression.ListAppend(expression.IfNotExists(name(attrEventKeys), value([]string{})), value([]string{c.EventKey}))).
+		Set(name(attrEventTimes), expression.ListAppend(expression.IfNotExists(name(attrEventTimes), value([]int64{})), value([]int64{at}))).
+		Set(name("created_at"), expression.IfNotExists(name("created_at"), value(now))).
+		Set(name("updated_at"), value(now)).
+		Set(name(attrVersion), expression.Plus(expression.IfNotExists(name(attrVersion), value(0)), value(1)))
+	if c.Provider != "" {
+		upd = upd.Set(name("provider"), expression.IfNotExists(name("provider"), value(c.Provider)))
+	}
+	if c.Amount != 0 {
+		upd = upd.Set(name("amount"), value(c.Amount))
+	}
+	if c.Currency != "" {
+		upd = upd.Set(name("currency"), value(c.Currency))
+	}
+	for attr, ref := range map[string]string{attrPaymentIntent: c.Stripe.PaymentIntent, "stripe_checkout_session": c.Stripe.CheckoutSession, "stripe_charge": c.Stripe.Charge} {
+		if ref != "" {
+			upd = upd.Set(name(attr), expression.IfNotExists(name(attr), value(ref)))
+		}
+	}
+	in, err := update(s.transactions, strKey(attrTransactionID, c.TransactionID), upd, &cond)
+	if err != nil {
+		return nil, err
+	}
+	in.ReturnValues = types.ReturnValueAllOld
+	return in, nil
+}
+
+func statusIn(statuses []transaction.Status) expression.ConditionBuilder {
+	if len(statuses) == 0 {
+		// No status allows the move: a condition that never holds.
+		return expression.Name(attrStatus).AttributeExists().And(expression.Name(attrStatus).AttributeNotExists())
+	}
+	ops := make([]expression.OperandBuilder, len(statuses))
+	for i, st := range statuses {
+		ops[i] = expression.Value(string(st))
+	}
+	return expression.Name(attrStatus).In(ops[0], ops[1:]...)
+}
+
+// replace writes next over current with one PutItem conditioned on
+// current's version; retry says another change got in first.
+func (s *Store) replace(ctx context.Context, current, next transaction.Transaction) (bool, error) {
+	item, err := encodeTransaction(next)
+	if err != nil {
+		return false, err
+	}
+	cond := expression.Name(attrVersion).Equal(expression.Value(current.Version))
+	expr, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.transactions), Item: item,
+		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	if _, lost := conditionFailed(err); lost {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamostore: apply to %s: %w", next.ID, err)
+	}
+	return false, nil
+}
+
+// failedTransaction returns the item that failed a condition: the one
+// DynamoDB returned with the exception, or, from a server that returns
+// none, the item as read now.
+func (s *Store) failedTransaction(ctx context.Context, id string, ccf *types.ConditionalCheckFailedException) (transaction.Transaction, bool, error) {
+	if ccf.Item != nil {
+		t, err := decodeTransaction(ccf.Item)
+		return t, err == nil, err
+	}
+	return s.getTransaction(ctx, id)
 }
 
 // Transaction implements store.Store with one consistent GetItem.
@@ -104,7 +237,7 @@ func (s *Store) Transaction(ctx context.Context, id string) (transaction.Transac
 func (s *Store) getTransaction(ctx context.Context, id string) (transaction.Transaction, bool, error) {
 	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.transactions),
-		Key:            map[string]types.AttributeValue{attrTransactionID: str(id)},
+		Key:            strKey(attrTransactionID, id),
 		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
@@ -117,55 +250,78 @@ func (s *Store) getTransaction(ctx context.Context, id string) (transaction.Tran
 	return t, err == nil, err
 }
 
-// inUTC gives a transaction's times as they read back from the table.
-func inUTC(t transaction.Transaction) transaction.Transaction {
-	t.LastEventAt = t.LastEventAt.UTC()
-	t.CreatedAt = t.CreatedAt.UTC()
-	t.UpdatedAt = t.UpdatedAt.UTC()
-	return t
+// TransactionByStripePaymentIntent implements store.Store with one Query of
+// the index (eventually consistent, like every index read).
+func (s *Store) TransactionByStripePaymentIntent(ctx context.Context, pi string) (string, error) {
+	if pi == "" {
+		return "", errors.New("dynamostore: transaction by payment intent: no payment intent")
+	}
+	key := expression.Key(attrPaymentIntent).Equal(expression.Value(pi))
+	expr, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return "", fmt.Errorf("dynamostore: transaction by payment intent %s: %w", pi, err)
+	}
+	out, err := s.client.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.transactions), IndexName: aws.String(IndexStripePaymentIntent),
+		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		Limit: aws.Int32(2),
+	})
+	if err != nil {
+		return "", fmt.Errorf("dynamostore: transaction by payment intent %s: %w", pi, err)
+	}
+	switch len(out.Items) {
+	case 0:
+		return "", fmt.Errorf("dynamostore: transaction by payment intent %s: %w", pi, store.ErrNotFound)
+	case 1:
+		return strOf(out.Items[0], attrTransactionID), nil
+	}
+	return "", fmt.Errorf("dynamostore: transaction by payment intent %s: %w", pi, store.ErrAmbiguous)
 }
 
-func encodeTransaction(t transaction.Transaction) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		attrTransactionID: str(t.ID),
-		attrStatus:        str(string(t.Status)),
-		attrAmount:        num(t.Amount),
-		attrLastEventKey:  str(t.LastEventKey),
-		attrCreatedAt:     timestamp(t.CreatedAt),
-		attrUpdatedAt:     timestamp(t.UpdatedAt),
-		attrVersion:       num(t.Version),
+// Expect implements store.Store: a consistent read, then one PutItem
+// conditioned on what was read. The application calls it once per payment,
+// so the read costs little and keeps the rule in one place
+// (transaction.Expect).
+func (s *Store) Expect(ctx context.Context, id, provider string, e transaction.Expectation, now time.Time) (transaction.Transaction, error) {
+	if id == "" {
+		return transaction.Transaction{}, errors.New("dynamostore: expect: no transaction id")
 	}
-	if t.Provider != "" {
-		item[attrProvider] = str(t.Provider)
+	for try := 1; ; try++ {
+		current, found, err := s.getTransaction(ctx, id)
+		if err != nil {
+			return transaction.Transaction{}, fmt.Errorf("dynamostore: expect %s: %w", id, err)
+		}
+		var cur *transaction.Transaction
+		cond := expression.Name(attrTransactionID).AttributeNotExists()
+		if found {
+			cur = &current
+			cond = expression.Name(attrVersion).Equal(expression.Value(current.Version))
+		}
+		next, err := transaction.Expect(cur, id, provider, e, now.UTC())
+		if err != nil {
+			return next, fmt.Errorf("dynamostore: expect: %w", err)
+		}
+		if found && next.Version == current.Version {
+			return current, nil // the same expectation, already recorded
+		}
+		item, err := encodeTransaction(next)
+		if err != nil {
+			return transaction.Transaction{}, err
+		}
+		expr, err := expression.NewBuilder().WithCondition(cond).Build()
+		if err != nil {
+			return transaction.Transaction{}, err
+		}
+		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: aws.String(s.transactions), Item: item,
+			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+		if _, lost := conditionFailed(err); lost && try < maxApplyTries {
+			continue
+		}
+		if err != nil {
+			return transaction.Transaction{}, fmt.Errorf("dynamostore: expect %s: %w", id, err)
+		}
+		return next, nil
 	}
-	if t.Currency != "" {
-		item[attrCurrency] = str(t.Currency)
-	}
-	if !t.LastEventAt.IsZero() {
-		item[attrLastEventAt] = timestamp(t.LastEventAt)
-	}
-	return item
-}
-
-func decodeTransaction(item map[string]types.AttributeValue) (transaction.Transaction, error) {
-	r := reader{item: item}
-	t := transaction.Transaction{
-		ID:           r.str(attrTransactionID),
-		Status:       transaction.Status(r.str(attrStatus)),
-		Provider:     r.str(attrProvider),
-		Amount:       r.num(attrAmount),
-		Currency:     r.str(attrCurrency),
-		LastEventKey: r.str(attrLastEventKey),
-		LastEventAt:  r.time(attrLastEventAt),
-		CreatedAt:    r.time(attrCreatedAt),
-		UpdatedAt:    r.time(attrUpdatedAt),
-		Version:      r.num(attrVersion),
-	}
-	if r.err != nil {
-		return transaction.Transaction{}, fmt.Errorf("transaction %s: %w", t.ID, r.err)
-	}
-	if !t.Status.Valid() {
-		return transaction.Transaction{}, fmt.Errorf("transaction %s: unknown status %q", t.ID, t.Status)
-	}
-	return t, nil
 }

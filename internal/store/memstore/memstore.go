@@ -1,6 +1,6 @@
 // Package memstore is an in-memory store.Store for unit tests of the
 // processing domain. It has the semantics of store/dynamostore, down to the
-// precision the DynamoDB store keeps (leases in milliseconds, expiry in
+// precision the DynamoDB store keeps (event times in milliseconds, expiry in
 // seconds, times in UTC), and passes the same conformance suite
 // (store/storetest). Records live only as long as the Store.
 package memstore
@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -24,7 +25,13 @@ type Store struct {
 
 	mu           sync.Mutex
 	events       map[string]store.EventRecord
+	bindings     map[string]binding
 	transactions map[string]transaction.Transaction
+}
+
+type binding struct {
+	transactionID string
+	expiresAt     time.Time
 }
 
 var _ store.Store = (*Store)(nil)
@@ -43,13 +50,19 @@ func New(retention time.Duration) *Store {
 	return &Store{
 		retention:    retention,
 		events:       map[string]store.EventRecord{},
+		bindings:     map[string]binding{},
 		transactions: map[string]transaction.Transaction{},
 	}
 }
 
-// The precision of the DynamoDB store: leases in unix milliseconds, expiry
-// in unix seconds, other times in UTC.
-func ms(t time.Time) time.Time  { return time.UnixMilli(t.UnixMilli()).UTC() }
+// The precision of the DynamoDB store: event times in unix milliseconds,
+// expiry in unix seconds, other times in UTC.
+func ms(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.UnixMilli(t.UnixMilli()).UTC()
+}
 func sec(t time.Time) time.Time { return time.Unix(t.Unix(), 0).UTC() }
 
 // lookup returns the record for pk, treating an expired one as absent.
@@ -61,57 +74,6 @@ func (s *Store) lookup(pk string, now time.Time) (store.EventRecord, bool) {
 	return rec, true
 }
 
-// Claim implements store.Store.
-func (s *Store) Claim(_ context.Context, c store.Claim) (store.ClaimResult, store.EventRecord, error) {
-	pk, err := store.RecordKey(c.Provider, c.EventKey)
-	if err == nil {
-		err = validateClaim(c)
-	}
-	if err != nil {
-		return "", store.EventRecord{}, fmt.Errorf("memstore: claim: %w", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Like DynamoDB's UpdateItem, a claim updates the stored record in
-	// place, expired or not: its history stays.
-	rec, exists := s.events[pk]
-	if exists && !rec.Expired(c.Now) {
-		switch {
-		case rec.Status == store.Processed:
-			return store.AlreadyProcessed, rec, nil
-		case rec.Status == store.InProgress && rec.Token == c.Token:
-			return store.Claimed, rec, nil // a retried claim (see dynamostore)
-		case rec.Status == store.InProgress && rec.LeaseUntil.UnixMilli() >= c.Now.UnixMilli():
-			return store.Busy, rec, nil
-		}
-	}
-	rec.Status = store.InProgress
-	rec.Token = c.Token
-	rec.LeaseUntil = ms(c.LeaseUntil)
-	rec.Provider = c.Provider
-	rec.EventKey = c.EventKey
-	rec.UpdatedAt = c.Now.UTC()
-	rec.Attempts++
-	setOptional(&rec.MessageID, c.MessageID)
-	setOptional(&rec.EventType, c.EventType)
-	setOptional(&rec.TransactionID, c.TransactionID)
-	rec.ExpiresAt = time.Time{}
-	s.events[pk] = rec
-	return store.Claimed, rec, nil
-}
-
-func validateClaim(c store.Claim) error {
-	switch {
-	case c.Token == "":
-		return errors.New("no token")
-	case c.Now.IsZero():
-		return errors.New("no time")
-	case !c.LeaseUntil.After(c.Now):
-		return fmt.Errorf("lease until %s is not after now %s", c.LeaseUntil, c.Now)
-	}
-	return nil
-}
-
 // setOptional keeps what is stored when a delivery lacks the detail.
 func setOptional(field *string, value string) {
 	if value != "" {
@@ -119,28 +81,137 @@ func setOptional(field *string, value string) {
 	}
 }
 
-// Complete implements store.Store.
-func (s *Store) Complete(_ context.Context, provider, eventKey, token, outcome string, now time.Time) error {
-	pk, err := store.RecordKey(provider, eventKey)
-	if err != nil {
-		return fmt.Errorf("memstore: complete: %w", err)
+// Apply implements store.Store.
+func (s *Store) Apply(_ context.Context, c transaction.Change, now time.Time) (transaction.Verdict, transaction.Transaction, error) {
+	if err := c.Validate(); err != nil {
+		return "", transaction.Transaction{}, fmt.Errorf("memstore: apply: %w", err)
 	}
-	if token == "" {
-		return fmt.Errorf("memstore: complete %s: no token: %w", pk, store.ErrLeaseLost)
+	c.EventAt = ms(c.EventAt)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var current *transaction.Transaction
+	if t, ok := s.transactions[c.TransactionID]; ok {
+		current = &t
+	}
+	verdict, next := transaction.Decide(current, c, now.UTC())
+	if !verdict.Changed() {
+		return verdict, next, nil
+	}
+	s.transactions[c.TransactionID] = next
+	return verdict, next, nil
+}
+
+// Transaction implements store.Store.
+func (s *Store) Transaction(_ context.Context, id string) (transaction.Transaction, error) {
+	if id == "" {
+		return transaction.Transaction{}, errors.New("memstore: transaction: no id")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, ok := s.events[pk]
-	if !ok || rec.Status != store.InProgress || rec.Token != token {
-		return fmt.Errorf("memstore: complete %s: %w", pk, store.ErrLeaseLost)
+	t, ok := s.transactions[id]
+	if !ok {
+		return transaction.Transaction{}, fmt.Errorf("memstore: transaction %s: %w", id, store.ErrNotFound)
 	}
+	return t, nil
+}
+
+// TransactionByStripePaymentIntent implements store.Store.
+func (s *Store) TransactionByStripePaymentIntent(_ context.Context, pi string) (string, error) {
+	if pi == "" {
+		return "", errors.New("memstore: transaction by payment intent: no payment intent")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var found []string
+	for id, t := range s.transactions {
+		if t.Stripe.PaymentIntent == pi {
+			found = append(found, id)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("memstore: transaction by payment intent %s: %w", pi, store.ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("memstore: transaction by payment intent %s: %w", pi, store.ErrAmbiguous)
+}
+
+// Expect implements store.Store.
+func (s *Store) Expect(_ context.Context, id, provider string, e transaction.Expectation, now time.Time) (transaction.Transaction, error) {
+	if id == "" {
+		return transaction.Transaction{}, errors.New("memstore: expect: no transaction id")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var current *transaction.Transaction
+	if t, ok := s.transactions[id]; ok {
+		current = &t
+	}
+	next, err := transaction.Expect(current, id, provider, e, now.UTC())
+	if err != nil {
+		return next, fmt.Errorf("memstore: expect: %w", err)
+	}
+	s.transactions[id] = next
+	return next, nil
+}
+
+// Bind implements store.Store.
+func (s *Store) Bind(_ context.Context, b store.Binding) (string, error) {
+	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
+	if err == nil && b.TransactionID == "" {
+		err = errors.New("no transaction id")
+	}
+	if err != nil {
+		return "", fmt.Errorf("memstore: bind: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have, ok := s.bindings[pk]; ok && have.expiresAt.Unix() >= b.Now.Unix() && have.transactionID != b.TransactionID {
+		return have.transactionID, fmt.Errorf("memstore: bind %s: %w", pk, store.ErrBoundElsewhere)
+	}
+	s.bindings[pk] = binding{transactionID: b.TransactionID, expiresAt: sec(b.Now.Add(s.retention))}
+	return b.TransactionID, nil
+}
+
+// Bound implements store.Store.
+func (s *Store) Bound(_ context.Context, provider, providerTransactionID string) (string, error) {
+	pk, err := store.BindingKey(provider, providerTransactionID)
+	if err != nil {
+		return "", fmt.Errorf("memstore: bound: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have, ok := s.bindings[pk]; ok && have.expiresAt.Unix() >= time.Now().Unix() {
+		return have.transactionID, nil
+	}
+	return "", fmt.Errorf("memstore: bound %s: %w", pk, store.ErrNotFound)
+}
+
+// Record implements store.Store.
+func (s *Store) Record(_ context.Context, o store.Outcome) error {
+	pk, err := store.RecordKey(o.Provider, o.EventKey)
+	if err == nil && (o.Now.IsZero() || o.Outcome == "") {
+		err = errors.New("no time or no outcome")
+	}
+	if err != nil {
+		return fmt.Errorf("memstore: record: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, _ := s.lookup(pk, o.Now)
+	now := o.Now.UTC()
+	rec.Provider, rec.EventKey = o.Provider, o.EventKey
+	setOptional(&rec.EventType, o.EventType)
+	setOptional(&rec.TransactionID, o.TransactionID)
+	setOptional(&rec.MessageID, o.MessageID)
 	rec.Status = store.Processed
-	rec.Outcome = outcome
-	rec.ProcessedAt = now.UTC()
-	rec.UpdatedAt = now.UTC()
+	rec.Outcome = o.Outcome
+	rec.Mismatch = slices.Clone(o.Mismatch)
+	rec.Detail = o.Detail
+	rec.Attempts++
+	rec.ProcessedAt, rec.UpdatedAt = now, now
 	rec.ExpiresAt = sec(now.Add(s.retention))
-	rec.Token = ""
-	rec.LeaseUntil = time.Time{}
 	s.events[pk] = rec
 	return nil
 }
@@ -156,29 +227,19 @@ func (s *Store) Fail(_ context.Context, f store.Failure) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	rec, exists := s.events[pk]
-	if f.Token != "" {
-		if !exists || rec.Status != store.InProgress || rec.Token != f.Token {
-			return fmt.Errorf("memstore: fail %s: %w", pk, store.ErrLeaseLost)
-		}
-	} else {
-		live := rec.Status == store.InProgress && !rec.LeaseUntil.Before(f.Now.Truncate(time.Millisecond))
-		if exists && (rec.Status == store.Processed || live) && !rec.Expired(f.Now) {
-			return fmt.Errorf("memstore: fail %s: %w", pk, store.ErrLeaseLost)
-		}
-		rec.Attempts++
+	rec, exists := s.lookup(pk, f.Now)
+	if exists && rec.Status == store.Processed {
+		return fmt.Errorf("memstore: fail %s: %w", pk, store.ErrAlreadyProcessed)
 	}
 	now := f.Now.UTC()
 	rec.Status = store.Failed
-	rec.LastError = f.Error
-	rec.ErrorType = f.ErrorType
-	rec.Permanent = f.Permanent
-	rec.DeadLettered = f.DeadLettered
+	rec.Attempts++
+	rec.LastError, rec.ErrorType = f.Error, f.ErrorType
+	rec.Permanent, rec.DeadLettered = f.Permanent, f.DeadLettered
 	if f.DeadLettered && f.MessageID != "" {
 		rec.DLQMessageID = f.MessageID
 	}
-	rec.Provider = f.Provider
-	rec.EventKey = f.EventKey
+	rec.Provider, rec.EventKey = f.Provider, f.EventKey
 	setOptional(&rec.MessageID, f.MessageID)
 	setOptional(&rec.EventType, f.EventType)
 	setOptional(&rec.TransactionID, f.TransactionID)
@@ -187,9 +248,28 @@ func (s *Store) Fail(_ context.Context, f store.Failure) error {
 		rec.FirstFailedAt = now
 	}
 	rec.UpdatedAt = now
-	rec.Token = ""
-	rec.LeaseUntil = time.Time{}
 	rec.ExpiresAt = time.Time{}
+	s.events[pk] = rec
+	return nil
+}
+
+// Resolve implements store.Store.
+func (s *Store) Resolve(_ context.Context, provider, eventKey, outcome string, now time.Time) error {
+	pk, err := store.RecordKey(provider, eventKey)
+	if err != nil {
+		return fmt.Errorf("memstore: resolve: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.lookup(pk, now)
+	if !ok || rec.Status != store.Failed {
+		return nil
+	}
+	rec.Status = store.Processed
+	rec.Outcome = outcome
+	rec.Attempts++
+	rec.ProcessedAt, rec.UpdatedAt = now.UTC(), now.UTC()
+	rec.ExpiresAt = sec(now.Add(s.retention))
 	s.events[pk] = rec
 	return nil
 }
@@ -250,40 +330,4 @@ func (s *Store) Forget(_ context.Context, provider, eventKey string, now time.Ti
 	rec.ExpiresAt = sec(now.Add(s.retention))
 	s.events[pk] = rec
 	return nil
-}
-
-// Apply implements store.Store.
-func (s *Store) Apply(_ context.Context, c transaction.Change, now time.Time) (transaction.Verdict, transaction.Transaction, error) {
-	if err := c.Validate(); err != nil {
-		return "", transaction.Transaction{}, fmt.Errorf("memstore: apply: %w", err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var current *transaction.Transaction
-	if t, ok := s.transactions[c.TransactionID]; ok {
-		current = &t
-	}
-	verdict, next := transaction.Decide(current, c, now)
-	if verdict != transaction.Applied {
-		return verdict, next, nil
-	}
-	next.LastEventAt = next.LastEventAt.UTC()
-	next.CreatedAt = next.CreatedAt.UTC()
-	next.UpdatedAt = next.UpdatedAt.UTC()
-	s.transactions[c.TransactionID] = next
-	return verdict, next, nil
-}
-
-// Transaction implements store.Store.
-func (s *Store) Transaction(_ context.Context, id string) (transaction.Transaction, error) {
-	if id == "" {
-		return transaction.Transaction{}, errors.New("memstore: transaction: no id")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.transactions[id]
-	if !ok {
-		return transaction.Transaction{}, fmt.Errorf("memstore: transaction %s: %w", id, store.ErrNotFound)
-	}
-	return t, nil
 }

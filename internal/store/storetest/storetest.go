@@ -1,17 +1,24 @@
 // Package storetest is the conformance suite every store.Store must pass, so
 // that the in-memory store the domain's unit tests use behaves exactly like
-// the DynamoDB one in production.
+// the DynamoDB one in production. Each store's own package runs it
+// (memstore, dynamostore), as go-cloud's drivers run their drivertest.
 //
-// The suite passes explicit times to the store and never sleeps: leases run
-// out because a later Now is passed, not because time passes. The one
-// exception is expiry, which Event can only judge by the clock: the suite
-// ages records by processing them further in the past than Retention.
+// The heart of it is ApplyMatchesTheStateMachine: every status, every target
+// status, in and out of time order, with and without an expectation, applied
+// to the store and to transaction.Decide, must give the same verdict. The
+// DynamoDB store encodes the rules in a condition expression; this is what
+// holds that expression to the state machine.
+//
+// The suite passes explicit times and never sleeps. The one exception is
+// expiry, which Event can only judge by the clock: the suite ages records by
+// writing them further in the past than Retention.
 package storetest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,10 +31,7 @@ import (
 // stores under test must be built with.
 const Retention = 24 * time.Hour
 
-const (
-	provider = "stripe"
-	lease    = 30 * time.Second
-)
+const provider = "stripe"
 
 // Run runs the suite. newStore returns an empty store built with Retention;
 // it is called once per subtest, and subtests run in parallel.
@@ -36,25 +40,27 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		name string
 		test func(t *testing.T, s store.Store)
 	}{
-		{"ClaimNew", testClaimNew},
-		{"ClaimWhileLeasedIsBusy", testClaimWhileLeased},
-		{"ClaimAfterCompleteIsAlreadyProcessed", testClaimAfterComplete},
-		{"ClaimAfterLeaseExpiry", testClaimAfterLeaseExpiry},
-		{"FailReleasesClaim", testFailReleasesClaim},
+		{"ApplyCreates", testApplyCreates},
+		{"DuplicateReturnsTheTransaction", testDuplicate},
+		{"ApplyMatchesTheStateMachine", testApplyMatchesDecide},
+		{"HistoryIsBounded", testHistoryBounded},
+		{"Expectations", testExpectations},
+		{"MustExist", testMustExist},
+		{"StripeReferences", testStripeRefs},
+		{"ConcurrentDuplicatesApplyOnce", testConcurrentDuplicates},
+		{"ConcurrentChangesLoseNothing", testConcurrentChanges},
+		{"TransactionMissing", testTransactionMissing},
+		{"Bind", testBind},
+		{"Lookup", testLookup},
+		{"Record", testRecord},
 		{"FailureHistory", testFailureHistory},
-		{"FailWithoutToken", testFailWithoutToken},
-		{"FailWithoutTokenOnProcessedIsLeaseLost", testFailWithoutTokenOnProcessed},
+		{"FailDoesNotOverwriteProcessed", testFailOnProcessed},
+		{"Resolve", testResolve},
 		{"Forget", testForget},
 		{"EventMissing", testEventMissing},
 		{"ExpiredRecordCountsAsAbsent", testExpired},
-		{"InvalidInput", testInvalidInput},
-		{"ConcurrentClaimsOneWins", testConcurrentClaims},
-		{"Apply", testApply},
-		{"ApplyRefused", testApplyRefused},
-		{"ConcurrentApplyLosesNothing", testConcurrentApply},
-		{"TransactionMissing", testTransactionMissing},
 		{"FailuresNewestFirst", testFailures},
-		{"RetriedClaimWithTheSameTokenIsClaimed", testRetriedClaim},
+		{"InvalidInput", testInvalidInput},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,279 +70,502 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 }
 
-// base is a time on a whole millisecond, the precision of leases, and near
-// the real clock, by which Event judges expiry.
+// base is a time on a whole second, the precision of expiry, and near the
+// real clock, by which Event judges expiry.
 func base() time.Time { return time.Now().UTC().Truncate(time.Second) }
 
-func claimAt(key, token string, now time.Time) store.Claim {
-	return store.Claim{
-		Provider: provider, EventKey: key, EventType: "payment_intent.succeeded", TransactionID: "tx-" + key,
-		MessageID: "msg-" + token, Token: token, Now: now, LeaseUntil: now.Add(lease),
-	}
+func change(id string, status transaction.Status, key string, at time.Time) transaction.Change {
+	return transaction.Change{TransactionID: id, Status: status, Provider: provider, EventKey: key, EventAt: at}
 }
 
-func mustClaim(t *testing.T, s store.Store, c store.Claim, want store.ClaimResult) store.EventRecord {
+func mustApply(t *testing.T, s store.Store, c transaction.Change, now time.Time, want transaction.Verdict) transaction.Transaction {
 	t.Helper()
-	got, rec, err := s.Claim(context.Background(), c)
+	v, tx, err := s.Apply(context.Background(), c, now)
 	if err != nil {
-		t.Fatalf("Claim(%s, token %s): %v", c.EventKey, c.Token, err)
+		t.Fatalf("Apply %s %s: %v", c.EventKey, c.Status, err)
 	}
-	if got != want {
-		t.Fatalf("Claim(%s, token %s) = %s, want %s (record %+v)", c.EventKey, c.Token, got, want, rec)
+	if v != want {
+		t.Fatalf("Apply %s %s: verdict %s, want %s (transaction %+v)", c.EventKey, c.Status, v, want, tx)
 	}
-	return rec
+	return tx
+}
+
+func mustTransaction(t *testing.T, s store.Store, id string) transaction.Transaction {
+	t.Helper()
+	tx, err := s.Transaction(context.Background(), id)
+	if err != nil {
+		t.Fatalf("Transaction %s: %v", id, err)
+	}
+	return tx
 }
 
 func mustEvent(t *testing.T, s store.Store, key string) store.EventRecord {
 	t.Helper()
 	rec, err := s.Event(context.Background(), provider, key)
 	if err != nil {
-		t.Fatalf("Event(%s): %v", key, err)
+		t.Fatalf("Event %s: %v", key, err)
 	}
 	return rec
-}
-
-func mustComplete(t *testing.T, s store.Store, key, token, outcome string, now time.Time) {
-	t.Helper()
-	if err := s.Complete(context.Background(), provider, key, token, outcome, now); err != nil {
-		t.Fatalf("Complete(%s, token %s): %v", key, token, err)
-	}
-}
-
-func failure(key, token, msg string, now time.Time) store.Failure {
-	return store.Failure{
-		Provider: provider, EventKey: key, EventType: "payment_intent.succeeded", TransactionID: "tx-" + key,
-		MessageID: "msg-" + token, Token: token, Error: msg, ErrorType: "transient", Now: now,
-	}
-}
-
-func mustFail(t *testing.T, s store.Store, f store.Failure) {
-	t.Helper()
-	if err := s.Fail(context.Background(), f); err != nil {
-		t.Fatalf("Fail(%s, token %q): %v", f.EventKey, f.Token, err)
-	}
 }
 
 func wantErr(t *testing.T, what string, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
-		t.Fatalf("%s: error %v, want %v", what, err, want)
+		t.Errorf("%s: error %v, want %v", what, err, want)
 	}
 }
 
 func wantTime(t *testing.T, what string, got, want time.Time) {
 	t.Helper()
 	if !got.Equal(want) {
-		t.Errorf("%s = %v, want %v", what, got, want)
+		t.Errorf("%s: %s, want %s", what, got, want)
 	}
 }
 
-func testClaimNew(t *testing.T, s store.Store) {
-	now := base()
-	rec := mustClaim(t, s, claimAt("evt_new", "tok-1", now), store.Claimed)
-	want := store.EventRecord{
-		Provider: provider, EventKey: "evt_new", EventType: "payment_intent.succeeded", TransactionID: "tx-evt_new",
-		Status: store.InProgress, Attempts: 1, MessageID: "msg-tok-1", Token: "tok-1",
-		LeaseUntil: now.Add(lease), UpdatedAt: now,
-	}
-	checkEvent(t, "claimed record", rec, want)
-	checkEvent(t, "stored record", mustEvent(t, s, "evt_new"), want)
-}
-
-// checkEvent compares records field by field, times with Equal.
-func checkEvent(t *testing.T, what string, got, want store.EventRecord) {
+// sameTransaction compares what a store returned with the model's
+// transaction, field by field.
+func sameTransaction(t *testing.T, what string, got, want transaction.Transaction) {
 	t.Helper()
-	// Everything but the times, which compare with Equal below.
-	strip := func(r store.EventRecord) store.EventRecord {
-		r.LeaseUntil, r.ProcessedAt, r.FirstFailedAt, r.LastFailedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		r.ForgottenAt, r.UpdatedAt, r.ExpiresAt = time.Time{}, time.Time{}, time.Time{}
-		return r
-	}
-	if g, w := strip(got), strip(want); g != w {
-		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
-	}
-	wantTime(t, what+": LeaseUntil", got.LeaseUntil, want.LeaseUntil)
-	wantTime(t, what+": ProcessedAt", got.ProcessedAt, want.ProcessedAt)
-	wantTime(t, what+": FirstFailedAt", got.FirstFailedAt, want.FirstFailedAt)
-	wantTime(t, what+": LastFailedAt", got.LastFailedAt, want.LastFailedAt)
-	wantTime(t, what+": ForgottenAt", got.ForgottenAt, want.ForgottenAt)
-	wantTime(t, what+": UpdatedAt", got.UpdatedAt, want.UpdatedAt)
-	wantTime(t, what+": ExpiresAt", got.ExpiresAt, want.ExpiresAt)
-}
-
-func testClaimWhileLeased(t *testing.T, s store.Store) {
-	now := base()
-	mustClaim(t, s, claimAt("evt_busy", "tok-1", now), store.Claimed)
-	holder := mustClaim(t, s, claimAt("evt_busy", "tok-2", now.Add(time.Second)), store.Busy)
-	if holder.Token != "tok-1" || holder.Status != store.InProgress || holder.Attempts != 1 {
-		t.Errorf("Busy returned %+v, want the holder's record (tok-1, IN_PROGRESS, 1 attempt)", holder)
-	}
-	wantTime(t, "holder's lease", holder.LeaseUntil, now.Add(lease))
-	// The lease still holds at its very last millisecond.
-	mustClaim(t, s, claimAt("evt_busy", "tok-3", now.Add(lease)), store.Busy)
-	if rec := mustEvent(t, s, "evt_busy"); rec.Token != "tok-1" || rec.Attempts != 1 {
-		t.Errorf("after busy claims: token %s, attempts %d; want tok-1, 1", rec.Token, rec.Attempts)
+	if got.ID != want.ID || got.Status != want.Status || got.Provider != want.Provider || got.Amount != want.Amount ||
+		got.Currency != want.Currency || got.LastEventKey != want.LastEventKey || !got.LastEventAt.Equal(want.LastEventAt) ||
+		got.Version != want.Version || !got.Floor.Equal(want.Floor) || got.Stripe != want.Stripe ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) ||
+		(got.Expected == nil) != (want.Expected == nil) || (got.Expected != nil && *got.Expected != *want.Expected) ||
+		!slices.EqualFunc(got.Events, want.Events, func(a, b transaction.AppliedEvent) bool { return a.Key == b.Key && a.At.Equal(b.At) }) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
 	}
 }
 
-func testClaimAfterComplete(t *testing.T, s store.Store) {
+func testApplyCreates(t *testing.T, s store.Store) {
 	now := base()
-	mustClaim(t, s, claimAt("evt_done", "tok-1", now), store.Claimed)
-	done := now.Add(2 * time.Second)
-	mustComplete(t, s, "evt_done", "tok-1", "applied", done)
-	want := store.EventRecord{
-		Provider: provider, EventKey: "evt_done", EventType: "payment_intent.succeeded", TransactionID: "tx-evt_done",
-		Status: store.Processed, Attempts: 1, MessageID: "msg-tok-1", Outcome: "applied",
-		ProcessedAt: done, UpdatedAt: done, ExpiresAt: done.Add(Retention),
-	}
-	checkEvent(t, "completed record", mustEvent(t, s, "evt_done"), want)
-	rec := mustClaim(t, s, claimAt("evt_done", "tok-2", done.Add(time.Hour)), store.AlreadyProcessed)
-	checkEvent(t, "AlreadyProcessed record", rec, want)
-	// Completing twice is not allowed either: the claim is gone.
-	err := s.Complete(context.Background(), provider, "evt_done", "tok-1", "applied", done.Add(time.Second))
-	wantErr(t, "second Complete", err, store.ErrLeaseLost)
+	c := change("tx_create", transaction.Succeeded, "evt_1", now.Add(-time.Minute))
+	c.Amount, c.Currency = 2500, "eur"
+	got := mustApply(t, s, c, now, transaction.Applied)
+	_, want := transaction.Decide(nil, c, now)
+	sameTransaction(t, "returned", got, want)
+	sameTransaction(t, "stored", mustTransaction(t, s, "tx_create"), want)
 }
 
-func testClaimAfterLeaseExpiry(t *testing.T, s store.Store) {
+func testDuplicate(t *testing.T, s store.Store) {
 	now := base()
-	mustClaim(t, s, claimAt("evt_lease", "tok-1", now), store.Claimed)
-	later := now.Add(lease + time.Millisecond)
-	rec := mustClaim(t, s, claimAt("evt_lease", "tok-2", later), store.Claimed)
-	if rec.Attempts != 2 || rec.Token != "tok-2" || rec.MessageID != "msg-tok-2" {
-		t.Errorf("reclaimed record: attempts %d, token %s, message %s; want 2, tok-2, msg-tok-2", rec.Attempts, rec.Token, rec.MessageID)
-	}
-	wantTime(t, "new lease", rec.LeaseUntil, later.Add(lease))
+	c := change("tx_dup", transaction.Succeeded, "evt_1", now)
+	first := mustApply(t, s, c, now, transaction.Applied)
+	again := mustApply(t, s, c, now.Add(time.Second), transaction.AlreadyApplied)
+	sameTransaction(t, "a duplicate returns the transaction as it is", again, first)
+	sameTransaction(t, "stored", mustTransaction(t, s, "tx_dup"), first)
+}
+
+// setup brings a new transaction to status from through changes that
+// apply, and returns it with the model's view of it.
+func setup(t *testing.T, s store.Store, id string, from transaction.Status, at time.Time, expect *transaction.Expectation) transaction.Transaction {
+	t.Helper()
 	ctx := context.Background()
-	err := s.Complete(ctx, provider, "evt_lease", "tok-1", "applied", later.Add(time.Second))
-	wantErr(t, "Complete with the expired claim's token", err, store.ErrLeaseLost)
-	err = s.Fail(ctx, failure("evt_lease", "tok-1", "late", later.Add(time.Second)))
-	wantErr(t, "Fail with the expired claim's token", err, store.ErrLeaseLost)
-	if rec := mustEvent(t, s, "evt_lease"); rec.Status != store.InProgress || rec.Token != "tok-2" {
-		t.Errorf("after the old attempt's calls: %s held by %s, want IN_PROGRESS held by tok-2", rec.Status, rec.Token)
+	var model *transaction.Transaction
+	if expect != nil {
+		tx, err := s.Expect(ctx, id, provider, *expect, at)
+		if err != nil {
+			t.Fatalf("Expect: %v", err)
+		}
+		model = &tx
 	}
-	mustComplete(t, s, "evt_lease", "tok-2", "applied", later.Add(time.Second))
-	if rec := mustEvent(t, s, "evt_lease"); rec.Status != store.Processed || rec.Attempts != 2 {
-		t.Errorf("after Complete: %s, %d attempts; want PROCESSED, 2", rec.Status, rec.Attempts)
+	path := map[transaction.Status][]transaction.Status{
+		transaction.Pending: {transaction.Pending}, transaction.Failed: {transaction.Failed},
+		transaction.Cancelled: {transaction.Cancelled}, transaction.Succeeded: {transaction.Succeeded},
+		transaction.Refunded:          {transaction.Succeeded, transaction.Refunded},
+		transaction.PartiallyRefunded: {transaction.Succeeded, transaction.PartiallyRefunded},
+	}[from]
+	for i, st := range path {
+		c := change(id, st, fmt.Sprintf("setup_%d", i), at)
+		if expect != nil {
+			c.Amount, c.Currency = expect.Amount, expect.Currency
+		}
+		v, tx, err := s.Apply(ctx, c, at)
+		if err != nil || !v.Changed() {
+			t.Fatalf("setup %s via %v: step %s: %s %v", from, path, st, v, err)
+		}
+		model = &tx
+	}
+	return *model
+}
+
+func testApplyMatchesDecide(t *testing.T, s store.Store) {
+	now := base()
+	statuses := []transaction.Status{transaction.Pending, transaction.Succeeded, transaction.Failed, transaction.Cancelled, transaction.Refunded, transaction.PartiallyRefunded}
+	n := 0
+	for _, from := range statuses {
+		for _, to := range statuses {
+			for _, older := range []bool{false, true} {
+				for _, expectation := range []string{"none", "match", "other amount"} {
+					n++
+					id := fmt.Sprintf("tx_matrix_%d", n)
+					var exp *transaction.Expectation
+					if expectation != "none" {
+						exp = &transaction.Expectation{Amount: 700, Currency: "EUR"}
+					}
+					current := setup(t, s, id, from, now.Add(-time.Hour), exp)
+					at := now.Add(-time.Hour + time.Minute)
+					if older {
+						at = now.Add(-2 * time.Hour)
+					}
+					c := change(id, to, "evt_next", at)
+					c.Amount, c.Currency = 700, "eur"
+					if expectation == "other amount" {
+						c.Amount = 701
+					}
+					wantVerdict, want := transaction.Decide(&current, c, now)
+					v, got, err := s.Apply(context.Background(), c, now)
+					what := fmt.Sprintf("%s -> %s (older %v, expectation %s)", from, to, older, expectation)
+					if err != nil {
+						t.Errorf("%s: %v", what, err)
+						continue
+					}
+					if v != wantVerdict {
+						t.Errorf("%s: verdict %s, the state machine says %s", what, v, wantVerdict)
+						continue
+					}
+					sameTransaction(t, what+": returned", got, want)
+					sameTransaction(t, what+": stored", mustTransaction(t, s, id), want)
+				}
+			}
+		}
 	}
 }
 
-func testFailReleasesClaim(t *testing.T, s store.Store) {
+func testHistoryBounded(t *testing.T, s store.Store) {
 	now := base()
-	mustClaim(t, s, claimAt("evt_fail", "tok-1", now), store.Claimed)
-	wantErr(t, "Fail with another token", s.Fail(context.Background(), failure("evt_fail", "tok-x", "boom", now)), store.ErrLeaseLost)
-	mustFail(t, s, failure("evt_fail", "tok-1", "boom", now.Add(time.Second)))
-	rec := mustEvent(t, s, "evt_fail")
-	if rec.Status != store.Failed || rec.Token != "" || !rec.LeaseUntil.IsZero() || rec.Attempts != 1 || !rec.ExpiresAt.IsZero() {
-		t.Errorf("failed record %+v: want FAILED, no token, no lease, 1 attempt, no expiry", rec)
+	id := "tx_history"
+	var model *transaction.Transaction
+	var changes []transaction.Change
+	add := func(c transaction.Change) {
+		t.Helper()
+		wantV, want := transaction.Decide(model, c, now)
+		got := mustApply(t, s, c, now, wantV)
+		sameTransaction(t, "after "+c.EventKey, got, want)
+		model = &want
+		changes = append(changes, c)
 	}
-	// Well within the old lease: FAILED is claimable at once.
-	rec = mustClaim(t, s, claimAt("evt_fail", "tok-2", now.Add(2*time.Second)), store.Claimed)
-	if rec.Attempts != 2 || rec.Token != "tok-2" {
-		t.Errorf("claim after Fail: attempts %d, token %s; want 2, tok-2", rec.Attempts, rec.Token)
+	add(change(id, transaction.Succeeded, "evt_s", now.Add(-time.Hour)))
+	for i := range 3 * transaction.HistorySize {
+		add(change(id, transaction.PartiallyRefunded, fmt.Sprintf("evt_r%d", i), now.Add(-time.Hour+time.Duration(i)*time.Second)))
 	}
+	for _, c := range changes {
+		v, _, err := s.Apply(context.Background(), c, now)
+		if err != nil || v.Changed() {
+			t.Errorf("redelivered %s: %s %v, want it not applied", c.EventKey, v, err)
+		}
+	}
+	sameTransaction(t, "after the redeliveries", mustTransaction(t, s, id), *model)
+}
+
+func testExpectations(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	exp := transaction.Expectation{Amount: 5000, Currency: "xaf"}
+	tx, err := s.Expect(ctx, "tx_exp", "monetbil", exp, now)
+	if err != nil || tx.Status != transaction.Pending || tx.Expected == nil || tx.Expected.Currency != "XAF" || tx.Version != 1 {
+		t.Fatalf("Expect = %+v, %v", tx, err)
+	}
+	if again, err := s.Expect(ctx, "tx_exp", "monetbil", exp, now.Add(time.Second)); err != nil || again.Version != 1 {
+		t.Errorf("the same expectation again: %+v, %v", again, err)
+	}
+	if _, err := s.Expect(ctx, "tx_exp", "monetbil", transaction.Expectation{Amount: 1, Currency: "XAF"}, now); err == nil {
+		t.Error("a different expectation was accepted")
+	}
+	bad := transaction.Change{TransactionID: "tx_exp", Status: transaction.Succeeded, Provider: "monetbil", EventKey: "MB1:success", EventAt: now, Amount: 50, Currency: "XAF"}
+	if got := mustApply(t, s, bad, now, transaction.AmountMismatch); got.Status != transaction.Pending {
+		t.Errorf("after an amount mismatch: %s, want pending", got.Status)
+	}
+	good := bad
+	good.Amount, good.EventKey = 5000, "MB2:success"
+	mustApply(t, s, good, now, transaction.Applied)
+	// An expectation added to a transaction that exists.
+	mustApply(t, s, change("tx_late_exp", transaction.Pending, "evt_p", now), now, transaction.Applied)
+	tx, err = s.Expect(ctx, "tx_late_exp", provider, transaction.Expectation{Amount: 10, Currency: "EUR"}, now)
+	if err != nil || tx.Expected == nil || tx.Status != transaction.Pending || tx.LastEventKey != "evt_p" {
+		t.Errorf("expectation added to an existing transaction: %+v, %v", tx, err)
+	}
+}
+
+func testMustExist(t *testing.T, s store.Store) {
+	now := base()
+	c := change("tx_unknown", transaction.Succeeded, "evt_1", now)
+	c.MustExist = true
+	mustApply(t, s, c, now, transaction.UnknownTransaction)
+	_, err := s.Transaction(context.Background(), "tx_unknown")
+	wantErr(t, "an unknown transaction was created", err, store.ErrNotFound)
+	if _, err := s.Expect(context.Background(), "tx_unknown", provider, transaction.Expectation{Amount: 1, Currency: "EUR"}, now); err != nil {
+		t.Fatal(err)
+	}
+	c.Amount, c.Currency = 1, "eur"
+	mustApply(t, s, c, now, transaction.Applied)
+}
+
+func testStripeRefs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	c := change("tx_refs", transaction.Succeeded, "evt_1", now)
+	c.Stripe = transaction.StripeRefs{PaymentIntent: "pi_1", CheckoutSession: "cs_1"}
+	mustApply(t, s, c, now, transaction.Applied)
+	c2 := change("tx_refs", transaction.Refunded, "evt_2", now.Add(time.Second))
+	c2.Stripe = transaction.StripeRefs{PaymentIntent: "pi_other", Charge: "ch_1"}
+	got := mustApply(t, s, c2, now, transaction.Applied)
+	if want := (transaction.StripeRefs{PaymentIntent: "pi_1", CheckoutSession: "cs_1", Charge: "ch_1"}); got.Stripe != want {
+		t.Errorf("references %+v, want %+v (the first of each kept)", got.Stripe, want)
+	}
+	waitFor := func(pi string, want string, wantErr error) {
+		t.Helper()
+		// A secondary index is eventually consistent: allow it a moment.
+		var id string
+		var err error
+		for range 50 {
+			id, err = s.TransactionByStripePaymentIntent(ctx, pi)
+			if id == want && errors.Is(err, wantErr) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("TransactionByStripePaymentIntent(%s) = %q, %v; want %q, %v", pi, id, err, want, wantErr)
+	}
+	waitFor("pi_1", "tx_refs", nil)
+	waitFor("pi_none", "", store.ErrNotFound)
+	d := change("tx_refs_2", transaction.Succeeded, "evt_3", now)
+	d.Stripe.PaymentIntent = "pi_1"
+	mustApply(t, s, d, now, transaction.Applied)
+	waitFor("pi_1", "", store.ErrAmbiguous)
+}
+
+func testConcurrentDuplicates(t *testing.T, s store.Store) {
+	const n = 20
+	now := base()
+	c := change("tx_race", transaction.Succeeded, "evt_race", now)
+	verdicts := make([]transaction.Verdict, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			verdicts[i], _, errs[i] = s.Apply(context.Background(), c, now)
+		})
+	}
+	close(start)
+	wg.Wait()
+	applied := 0
+	for i := range n {
+		switch {
+		case errs[i] != nil:
+			t.Errorf("delivery %d: %v", i, errs[i])
+		case verdicts[i] == transaction.Applied:
+			applied++
+		case verdicts[i] != transaction.AlreadyApplied:
+			t.Errorf("delivery %d: %s", i, verdicts[i])
+		}
+	}
+	if applied != 1 {
+		t.Errorf("%d deliveries applied the event, want 1", applied)
+	}
+	if tx := mustTransaction(t, s, "tx_race"); tx.Version != 1 {
+		t.Errorf("version %d, want 1", tx.Version)
+	}
+}
+
+// testConcurrentChanges: distinct events racing on one transaction, enough
+// of them to trim its history meanwhile, all apply and none is lost.
+func testConcurrentChanges(t *testing.T, s store.Store) {
+	const n = 2*transaction.HistorySize + 3
+	now := base()
+	id := "tx_busy"
+	mustApply(t, s, change(id, transaction.Succeeded, "evt_s", now.Add(-time.Hour)), now, transaction.Applied)
+	errs := make([]error, n)
+	verdicts := make([]transaction.Verdict, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			// All in one second, after the success: every one applies.
+			verdicts[i], _, errs[i] = s.Apply(context.Background(), change(id, transaction.PartiallyRefunded, fmt.Sprintf("evt_r%d", i), now), now)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || verdicts[i] != transaction.Applied {
+			t.Errorf("refund %d: %s %v, want applied", i, verdicts[i], errs[i])
+		}
+	}
+	if tx := mustTransaction(t, s, id); tx.Version != n+1 {
+		t.Errorf("version %d, want %d: a change was lost or applied twice", tx.Version, n+1)
+	}
+}
+
+func testTransactionMissing(t *testing.T, s store.Store) {
+	_, err := s.Transaction(context.Background(), "tx_missing")
+	wantErr(t, "Transaction of a missing transaction", err, store.ErrNotFound)
+}
+
+func testBind(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	b := store.Binding{Provider: "monetbil", ProviderTransactionID: "MB1", TransactionID: "tx_1", Now: now}
+	for range 2 {
+		if to, err := s.Bind(ctx, b); err != nil || to != "tx_1" {
+			t.Fatalf("Bind = %q, %v", to, err)
+		}
+	}
+	other := b
+	other.TransactionID = "tx_2"
+	to, err := s.Bind(ctx, other)
+	wantErr(t, "binding to another transaction", err, store.ErrBoundElsewhere)
+	if to != "tx_1" {
+		t.Errorf("bound to %q, want tx_1", to)
+	}
+	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", TransactionID: "tx", Now: now}); err == nil {
+		t.Error("Bind without a provider transaction id: no error")
+	}
+	if id, err := s.Bound(ctx, "monetbil", "MB1"); err != nil || id != "tx_1" {
+		t.Errorf("Bound = %q, %v", id, err)
+	}
+	_, err = s.Bound(ctx, "monetbil", "MB_unbound")
+	wantErr(t, "Bound of an unbound payment", err, store.ErrNotFound)
+}
+
+func testLookup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	// Applied at its first attempt: no record; the transaction knows it.
+	mustApply(t, s, change("tx_look", transaction.Succeeded, "evt_look", now), now, transaction.Applied)
+	rec, err := store.Lookup(ctx, s, provider, "evt_look", "tx_look")
+	if err != nil || rec.Status != store.Processed || rec.Outcome != "applied" || rec.TransactionID != "tx_look" {
+		t.Errorf("Lookup of an applied event = %+v, %v", rec, err)
+	}
+	_, err = store.Lookup(ctx, s, provider, "evt_look", "")
+	wantErr(t, "Lookup without the transaction", err, store.ErrNotFound)
+	// A Monetbil event is found through its binding.
+	c := transaction.Change{TransactionID: "tx_mb", Status: transaction.Succeeded, Provider: "monetbil", EventKey: "MB9:success", EventAt: now}
+	mustApply(t, s, c, now, transaction.Applied)
+	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB9", TransactionID: "tx_mb", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := store.Lookup(ctx, s, "monetbil", "MB9:success", ""); err != nil || rec.TransactionID != "tx_mb" || rec.Outcome != "applied" {
+		t.Errorf("Lookup of a Monetbil event = %+v, %v", rec, err)
+	}
+	// A failure record closed by nobody, for an event since applied (a
+	// redrive from the console): the transaction's memory wins.
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_redriven", TransactionID: "tx_redriven", Error: "down", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	mustApply(t, s, change("tx_redriven", transaction.Succeeded, "evt_redriven", now), now, transaction.Applied)
+	if rec, err := store.Lookup(ctx, s, provider, "evt_redriven", ""); err != nil || rec.Outcome != "applied" || rec.LastError != "down" {
+		t.Errorf("Lookup of a redriven event = %+v, %v", rec, err)
+	}
+	// A failing event is its failure record.
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_failing", TransactionID: "tx_none", Error: "down", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := store.Lookup(ctx, s, provider, "evt_failing", ""); err != nil || rec.Status != store.Failed {
+		t.Errorf("Lookup of a failing event = %+v, %v", rec, err)
+	}
+}
+
+func testRecord(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_rec", EventType: "charge.refunded", Attempt: 1, Error: "boom", ErrorType: "x", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	o := store.Outcome{Provider: provider, EventKey: "evt_rec", TransactionID: "tx_9", MessageID: "m2", Outcome: "mismatch", Mismatch: []string{"amount", "payment_ref"}, Detail: "checkPayment disagrees", Now: now.Add(time.Second)}
+	if err := s.Record(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	rec := mustEvent(t, s, "evt_rec")
+	if rec.Status != store.Processed || rec.Outcome != "mismatch" || !slices.Equal(rec.Mismatch, o.Mismatch) || rec.Detail != o.Detail ||
+		rec.Attempts != 2 || rec.LastError != "boom" || rec.EventType != "charge.refunded" || rec.TransactionID != "tx_9" || rec.MessageID != "m2" {
+		t.Errorf("record %+v", rec)
+	}
+	wantTime(t, "processed at", rec.ProcessedAt, now.Add(time.Second))
+	wantTime(t, "expires at", rec.ExpiresAt, now.Add(time.Second).Add(Retention))
 }
 
 func testFailureHistory(t *testing.T, s store.Store) {
-	t0 := base()
-	key := "evt_history"
-	mustClaim(t, s, claimAt(key, "tok-1", t0), store.Claimed)
-	t1 := t0.Add(time.Second)
-	mustFail(t, s, failure(key, "tok-1", "timeout", t1))
-	t2 := t0.Add(10 * time.Second)
-	mustClaim(t, s, claimAt(key, "tok-2", t2), store.Claimed)
-	t3 := t2.Add(time.Second)
-	f := failure(key, "tok-2", "card declined", t3)
-	f.ErrorType, f.Permanent, f.DeadLettered = "permanent", true, true
-	mustFail(t, s, f)
-	want := store.EventRecord{
-		Provider: provider, EventKey: key, EventType: "payment_intent.succeeded", TransactionID: "tx-" + key,
-		Status: store.Failed, Attempts: 2, MessageID: "msg-tok-2", LastError: "card declined", ErrorType: "permanent",
-		Permanent: true, DeadLettered: true, DLQMessageID: "msg-tok-2", FirstFailedAt: t1, LastFailedAt: t3, UpdatedAt: t3,
+	ctx := context.Background()
+	now := base()
+	for i := range 3 {
+		f := store.Failure{Provider: provider, EventKey: "evt_f", EventType: "payment_intent.succeeded", TransactionID: "tx_f", MessageID: "m1",
+			Attempt: i + 1, Error: fmt.Sprintf("err %d", i+1), ErrorType: "transient", DeadLettered: i == 2, Now: now.Add(time.Duration(i) * time.Second)}
+		if err := s.Fail(ctx, f); err != nil {
+			t.Fatal(err)
+		}
 	}
-	checkEvent(t, "after two failures", mustEvent(t, s, key), want)
-
-	// A later success keeps the failure history for the record.
-	t4 := t3.Add(time.Minute)
-	mustClaim(t, s, claimAt(key, "tok-3", t4), store.Claimed)
-	t5 := t4.Add(time.Second)
-	mustComplete(t, s, key, "tok-3", "applied", t5)
-	want.Status, want.Attempts, want.MessageID, want.Outcome = store.Processed, 3, "msg-tok-3", "applied"
-	want.ProcessedAt, want.UpdatedAt, want.ExpiresAt = t5, t5, t5.Add(Retention)
-	checkEvent(t, "after success", mustEvent(t, s, key), want)
+	rec := mustEvent(t, s, "evt_f")
+	if rec.Status != store.Failed || rec.Attempts != 3 || rec.LastError != "err 3" || !rec.DeadLettered || rec.DLQMessageID != "m1" || !rec.ExpiresAt.IsZero() {
+		t.Errorf("record %+v", rec)
+	}
+	wantTime(t, "first failure", rec.FirstFailedAt, now)
+	wantTime(t, "last failure", rec.LastFailedAt, now.Add(2*time.Second))
 }
 
-func testFailWithoutToken(t *testing.T, s store.Store) {
+func testFailOnProcessed(t *testing.T, s store.Store) {
+	ctx := context.Background()
 	now := base()
-	key := "evt_undecodable"
-	// A failure before any claim creates the record and counts an attempt.
-	f := failure(key, "", "bad envelope", now)
-	f.MessageID, f.EventType, f.TransactionID = "msg-1", "", ""
-	mustFail(t, s, f)
-	want := store.EventRecord{
-		Provider: provider, EventKey: key, Status: store.Failed, Attempts: 1, MessageID: "msg-1",
-		LastError: "bad envelope", ErrorType: "transient", FirstFailedAt: now, LastFailedAt: now, UpdatedAt: now,
+	if err := s.Record(ctx, store.Outcome{Provider: provider, EventKey: "evt_p", Outcome: "ignored", Now: now}); err != nil {
+		t.Fatal(err)
 	}
-	checkEvent(t, "failure before any claim", mustEvent(t, s, key), want)
-	rec := mustClaim(t, s, claimAt(key, "tok-1", now.Add(time.Second)), store.Claimed)
-	if rec.Attempts != 2 || rec.LastError != "bad envelope" {
-		t.Errorf("claim after a token-less failure: attempts %d, last error %q; want 2, %q", rec.Attempts, rec.LastError, "bad envelope")
+	err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_p", Error: "late", Now: now.Add(time.Second)})
+	wantErr(t, "Fail on a processed event", err, store.ErrAlreadyProcessed)
+	if rec := mustEvent(t, s, "evt_p"); rec.Status != store.Processed || rec.LastError != "" {
+		t.Errorf("record %+v", rec)
 	}
-	// A token-less failure never steals a live claim.
-	err := s.Fail(context.Background(), failure(key, "", "other delivery", now.Add(2*time.Second)))
-	wantErr(t, "token-less Fail during a live claim", err, store.ErrLeaseLost)
-	if rec := mustEvent(t, s, key); rec.Status != store.InProgress || rec.Token != "tok-1" {
-		t.Errorf("a token-less Fail took the live claim: %+v", rec)
-	}
-	// A token-less failure of an expired claim counts too, and releases it.
-	later := now.Add(time.Second + lease + time.Millisecond)
-	mustFail(t, s, failure(key, "", "still bad", later))
-	rec = mustEvent(t, s, key)
-	if rec.Status != store.Failed || rec.Attempts != 3 || rec.Token != "" {
-		t.Errorf("after a token-less failure: %s, %d attempts, token %q; want FAILED, 3, none", rec.Status, rec.Attempts, rec.Token)
-	}
-	wantTime(t, "first failure kept", rec.FirstFailedAt, now)
-	wantTime(t, "last failure", rec.LastFailedAt, later)
 }
 
-func testFailWithoutTokenOnProcessed(t *testing.T, s store.Store) {
+func testResolve(t *testing.T, s store.Store) {
+	ctx := context.Background()
 	now := base()
-	mustClaim(t, s, claimAt("evt_processed", "tok-1", now), store.Claimed)
-	mustComplete(t, s, "evt_processed", "tok-1", "applied", now.Add(time.Second))
-	err := s.Fail(context.Background(), failure("evt_processed", "", "duplicate delivery failed", now.Add(time.Minute)))
-	wantErr(t, "token-less Fail on a PROCESSED event", err, store.ErrLeaseLost)
-	rec := mustEvent(t, s, "evt_processed")
-	if rec.Status != store.Processed || rec.Attempts != 1 || rec.LastError != "" {
-		t.Errorf("PROCESSED record changed by a refused Fail: %+v", rec)
+	if err := s.Resolve(ctx, provider, "evt_never_failed", "applied", now); err != nil {
+		t.Errorf("Resolve without a failure record: %v", err)
 	}
+	_, err := s.Event(ctx, provider, "evt_never_failed")
+	wantErr(t, "Resolve created a record", err, store.ErrNotFound)
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_r", Error: "down", DeadLettered: true, MessageID: "m1", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Resolve(ctx, provider, "evt_r", "applied", now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	rec := mustEvent(t, s, "evt_r")
+	if rec.Status != store.Processed || rec.Outcome != "applied" || rec.Attempts != 2 || rec.LastError != "down" {
+		t.Errorf("record %+v", rec)
+	}
+	wantTime(t, "expires at", rec.ExpiresAt, now.Add(time.Minute).Add(Retention))
 }
 
 func testForget(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := base()
-	key := "evt_forget"
-	wantErr(t, "Forget of a missing event", s.Forget(ctx, provider, key, now), store.ErrNotFound)
-	mustClaim(t, s, claimAt(key, "tok-1", now), store.Claimed)
-	if err := s.Forget(ctx, provider, key, now); err == nil || errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("Forget of an IN_PROGRESS event: error %v, want a not-FAILED error", err)
+	wantErr(t, "Forget of a missing event", s.Forget(ctx, provider, "evt_none", now), store.ErrNotFound)
+	if err := s.Record(ctx, store.Outcome{Provider: provider, EventKey: "evt_done", Outcome: "ignored", Now: now}); err != nil {
+		t.Fatal(err)
 	}
-	mustFail(t, s, failure(key, "tok-1", "boom", now.Add(time.Second)))
-	forgot := now.Add(time.Hour)
-	if err := s.Forget(ctx, provider, key, forgot); err != nil {
-		t.Fatalf("Forget: %v", err)
+	if err := s.Forget(ctx, provider, "evt_done", now); err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Forget of a processed event: %v, want an error saying it is not FAILED", err)
 	}
-	rec := mustEvent(t, s, key)
-	if rec.Status != store.Forgotten || rec.LastError != "boom" {
-		t.Errorf("forgotten record: %s, last error %q; want FORGOTTEN, boom", rec.Status, rec.LastError)
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_forget", Error: "x", Now: now}); err != nil {
+		t.Fatal(err)
 	}
-	wantTime(t, "ForgottenAt", rec.ForgottenAt, forgot)
-	wantTime(t, "ExpiresAt", rec.ExpiresAt, forgot.Add(Retention))
-	if err := s.Forget(ctx, provider, key, forgot); err == nil || errors.Is(err, store.ErrNotFound) {
-		t.Errorf("second Forget: error %v, want a not-FAILED error", err)
+	if err := s.Forget(ctx, provider, "evt_forget", now.Add(time.Second)); err != nil {
+		t.Fatal(err)
 	}
-	// A new delivery of a forgotten event may still be processed.
-	rec = mustClaim(t, s, claimAt(key, "tok-2", forgot.Add(time.Minute)), store.Claimed)
-	if rec.Attempts != 2 || !rec.ExpiresAt.IsZero() {
-		t.Errorf("claim of a forgotten event: attempts %d, expires %v; want 2, never", rec.Attempts, rec.ExpiresAt)
+	rec := mustEvent(t, s, "evt_forget")
+	if rec.Status != store.Forgotten || rec.LastError != "x" {
+		t.Errorf("record %+v", rec)
+	}
+	wantTime(t, "forgotten at", rec.ForgottenAt, now.Add(time.Second))
+	// A new delivery of a forgotten event that fails is a failure again.
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_forget", Error: "y", Now: now.Add(2 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := mustEvent(t, s, "evt_forget"); rec.Status != store.Failed || rec.Attempts != 2 {
+		t.Errorf("record %+v", rec)
 	}
 }
 
@@ -349,261 +578,80 @@ func testExpired(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := base()
 	old := now.Add(-2 * Retention)
-	key := "evt_expired"
-	mustClaim(t, s, claimAt(key, "tok-1", old), store.Claimed)
-	mustComplete(t, s, key, "tok-1", "applied", old.Add(time.Second))
-	// Processed longer ago than the retention: DynamoDB's TTL may not have
-	// deleted it yet, but it reads as absent.
-	_, err := s.Event(ctx, provider, key)
-	wantErr(t, "Event of an expired record", err, store.ErrNotFound)
-	wantErr(t, "Forget of an expired record", s.Forget(ctx, provider, key, now), store.ErrNotFound)
-	rec := mustClaim(t, s, claimAt(key, "tok-2", now), store.Claimed)
-	if rec.Status != store.InProgress || rec.Token != "tok-2" || !rec.ExpiresAt.IsZero() {
-		t.Errorf("claim of an expired record: %+v; want IN_PROGRESS, tok-2, no expiry", rec)
+	if err := s.Record(ctx, store.Outcome{Provider: provider, EventKey: "evt_old", Outcome: "ignored", Now: old}); err != nil {
+		t.Fatal(err)
 	}
-	mustComplete(t, s, key, "tok-2", "already_applied", now.Add(time.Second))
-	wantTime(t, "new expiry", mustEvent(t, s, key).ExpiresAt, now.Add(time.Second).Add(Retention))
+	// Recorded longer ago than the retention: DynamoDB's TTL may not have
+	// deleted it yet, but it reads as absent, and a failure may be recorded.
+	_, err := s.Event(ctx, provider, "evt_old")
+	wantErr(t, "Event of an expired record", err, store.ErrNotFound)
+	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_old", Error: "x", Now: now}); err != nil {
+		t.Errorf("Fail on an expired record: %v", err)
+	}
+	if rec := mustEvent(t, s, "evt_old"); rec.Status != store.Failed || !rec.ExpiresAt.IsZero() {
+		t.Errorf("record %+v", rec)
+	}
+	// An old binding no longer holds.
+	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB_old", TransactionID: "tx_a", Now: old}); err != nil {
+		t.Fatal(err)
+	}
+	if to, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB_old", TransactionID: "tx_b", Now: now}); err != nil || to != "tx_b" {
+		t.Errorf("binding after the old one expired: %q, %v", to, err)
+	}
+}
 
-	// An expired record does not stop a token-less failure either.
-	key = "evt_expired_fail"
-	mustClaim(t, s, claimAt(key, "tok-1", old), store.Claimed)
-	mustComplete(t, s, key, "tok-1", "applied", old.Add(time.Second))
-	mustFail(t, s, failure(key, "", "bad envelope", now))
-	if rec := mustEvent(t, s, key); rec.Status != store.Failed || !rec.ExpiresAt.IsZero() {
-		t.Errorf("token-less failure of an expired record: %s, expires %v; want FAILED, never", rec.Status, rec.ExpiresAt)
+func testFailures(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	for i, key := range []string{"evt_a", "evt_b", "evt_c"} {
+		if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: key, Error: "x", Now: now.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Record(ctx, store.Outcome{Provider: provider, EventKey: "evt_ok", Outcome: "ignored", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB1", TransactionID: "tx", Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Failures(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].EventKey != "evt_c" || got[1].EventKey != "evt_b" {
+		t.Errorf("Failures(2) = %+v, want evt_c, evt_b", got)
 	}
 }
 
 func testInvalidInput(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := base()
-	for name, c := range map[string]store.Claim{
-		"no provider":   {EventKey: "e", Token: "t", Now: now, LeaseUntil: now.Add(lease)},
-		"'#' provider":  {Provider: "a#b", EventKey: "e", Token: "t", Now: now, LeaseUntil: now.Add(lease)},
-		"no event key":  {Provider: provider, Token: "t", Now: now, LeaseUntil: now.Add(lease)},
-		"no token":      {Provider: provider, EventKey: "e", Now: now, LeaseUntil: now.Add(lease)},
-		"no lease":      {Provider: provider, EventKey: "e", Token: "t", Now: now},
-		"lease in past": {Provider: provider, EventKey: "e", Token: "t", Now: now, LeaseUntil: now.Add(-time.Second)},
+	for name, c := range map[string]transaction.Change{
+		"unknown status": {TransactionID: "tx", Status: "paid", EventKey: "e", EventAt: now},
+		"no event key":   {TransactionID: "tx", Status: transaction.Pending, EventAt: now},
+		"no event time":  {TransactionID: "tx", Status: transaction.Pending, EventKey: "e"},
+		"no transaction": {Status: transaction.Pending, EventKey: "e", EventAt: now},
 	} {
-		if _, _, err := s.Claim(ctx, c); err == nil {
-			t.Errorf("Claim with %s: no error", name)
+		if _, _, err := s.Apply(ctx, c, now); err == nil {
+			t.Errorf("Apply with %s: no error", name)
 		}
 	}
-	if err := s.Complete(ctx, provider, "e", "", "applied", now); !errors.Is(err, store.ErrLeaseLost) {
-		t.Errorf("Complete without a token: error %v, want ErrLeaseLost", err)
+	for name, f := range map[string]store.Failure{
+		"no event key": {Provider: provider, Now: now},
+		"'#' provider": {Provider: "a#b", EventKey: "e", Now: now},
+		"no time":      {Provider: provider, EventKey: "e"},
+	} {
+		if err := s.Fail(ctx, f); err == nil {
+			t.Errorf("Fail with %s: no error", name)
+		}
 	}
-	if err := s.Fail(ctx, store.Failure{Provider: provider, Now: now}); err == nil {
-		t.Error("Fail without an event key: no error")
-	}
-	if _, _, err := s.Apply(ctx, transaction.Change{TransactionID: "tx", Status: "paid", EventKey: "e"}, now); err == nil {
-		t.Error("Apply with an unknown status: no error")
-	}
-	if _, _, err := s.Apply(ctx, transaction.Change{TransactionID: "tx", Status: transaction.Pending}, now); err == nil {
-		t.Error("Apply without an event key: no error")
+	if err := s.Record(ctx, store.Outcome{Provider: provider, EventKey: "e", Now: now}); err == nil {
+		t.Error("Record without an outcome: no error")
 	}
 	if _, err := s.Event(ctx, provider, "e"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("invalid calls left a record: Event error %v, want ErrNotFound", err)
 	}
-}
-
-func testConcurrentClaims(t *testing.T, s store.Store) {
-	const n = 50
-	now := base()
-	key := "evt_race"
-	results := make([]store.ClaimResult, n)
-	records := make([]store.EventRecord, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			results[i], records[i], errs[i] = s.Claim(context.Background(), claimAt(key, fmt.Sprintf("tok-%d", i), now))
-		})
+	if _, err := s.Transaction(ctx, "tx"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("invalid calls left a transaction: %v", err)
 	}
-	close(start)
-	wg.Wait()
-	winner := ""
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("claim %d: %v", i, errs[i])
-		}
-		if results[i] == store.Claimed {
-			if winner != "" {
-				t.Fatalf("two claims won: %s and %s", winner, records[i].Token)
-			}
-			winner = records[i].Token
-		} else if results[i] != store.Busy {
-			t.Errorf("claim %d = %s, want claimed or busy", i, results[i])
-		}
-	}
-	if winner == "" {
-		t.Fatal("no claim won")
-	}
-	for i := range n {
-		if results[i] == store.Busy && records[i].Token != winner {
-			t.Errorf("busy claim %d saw holder %s, want %s", i, records[i].Token, winner)
-		}
-	}
-	if rec := mustEvent(t, s, key); rec.Token != winner || rec.Attempts != 1 {
-		t.Errorf("stored record: token %s, %d attempts; want %s, 1", rec.Token, rec.Attempts, winner)
-	}
-}
-
-func change(id string, status transaction.Status, key string, at time.Time) transaction.Change {
-	return transaction.Change{TransactionID: id, Status: status, Provider: provider, EventKey: key, EventAt: at}
-}
-
-func mustApply(t *testing.T, s store.Store, c transaction.Change, now time.Time, want transaction.Verdict) transaction.Transaction {
-	t.Helper()
-	verdict, tx, err := s.Apply(context.Background(), c, now)
-	if err != nil {
-		t.Fatalf("Apply(%s -> %s by %s): %v", c.TransactionID, c.Status, c.EventKey, err)
-	}
-	if verdict != want {
-		t.Fatalf("Apply(%s -> %s by %s) = %s, want %s (transaction %+v)", c.TransactionID, c.Status, c.EventKey, verdict, want, tx)
-	}
-	stored := mustTransaction(t, s, c.TransactionID)
-	checkTransaction(t, "Apply's transaction against the stored one", tx, stored)
-	return stored
-}
-
-func mustTransaction(t *testing.T, s store.Store, id string) transaction.Transaction {
-	t.Helper()
-	tx, err := s.Transaction(context.Background(), id)
-	if err != nil {
-		t.Fatalf("Transaction(%s): %v", id, err)
-	}
-	return tx
-}
-
-func checkTransaction(t *testing.T, what string, got, want transaction.Transaction) {
-	t.Helper()
-	g, w := got, want
-	g.LastEventAt, g.CreatedAt, g.UpdatedAt = time.Time{}, time.Time{}, time.Time{}
-	w.LastEventAt, w.CreatedAt, w.UpdatedAt = time.Time{}, time.Time{}, time.Time{}
-	if g != w {
-		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
-	}
-	wantTime(t, what+": LastEventAt", got.LastEventAt, want.LastEventAt)
-	wantTime(t, what+": CreatedAt", got.CreatedAt, want.CreatedAt)
-	wantTime(t, what+": UpdatedAt", got.UpdatedAt, want.UpdatedAt)
-}
-
-func testApply(t *testing.T, s store.Store) {
-	now := base()
-	id := "tx_apply"
-	created := change(id, transaction.Pending, "evt_1", now.Add(-time.Minute))
-	created.Amount, created.Currency = 5000, "eur"
-	tx := mustApply(t, s, created, now, transaction.Applied)
-	checkTransaction(t, "created", tx, transaction.Transaction{
-		ID: id, Status: transaction.Pending, Provider: provider, Amount: 5000, Currency: "eur",
-		LastEventKey: "evt_1", LastEventAt: now.Add(-time.Minute), CreatedAt: now, UpdatedAt: now, Version: 1,
-	})
-
-	moved := now.Add(time.Second)
-	tx = mustApply(t, s, change(id, transaction.Succeeded, "evt_2", now), moved, transaction.Applied)
-	checkTransaction(t, "moved", tx, transaction.Transaction{
-		ID: id, Status: transaction.Succeeded, Provider: provider, Amount: 5000, Currency: "eur",
-		LastEventKey: "evt_2", LastEventAt: now, CreatedAt: now, UpdatedAt: moved, Version: 2,
-	})
-
-	// Nothing below writes: the version stays 2.
-	later := now.Add(time.Hour)
-	mustApply(t, s, change(id, transaction.Succeeded, "evt_2", now), later, transaction.AlreadyApplied)
-	mustApply(t, s, change(id, transaction.Failed, "evt_old", now.Add(-30*time.Second)), later, transaction.Stale)
-	mustApply(t, s, change(id, transaction.Succeeded, "evt_3", now.Add(time.Second)), later, transaction.Unchanged)
-	checkTransaction(t, "after verdicts that write nothing", mustTransaction(t, s, id), tx)
-}
-
-func testApplyRefused(t *testing.T, s store.Store) {
-	now := base()
-	id := "tx_refused"
-	mustApply(t, s, change(id, transaction.Succeeded, "evt_1", now), now, transaction.Applied)
-	tx := mustApply(t, s, change(id, transaction.Failed, "evt_2", now.Add(time.Second)), now, transaction.Refused)
-	if tx.Status != transaction.Succeeded || tx.Version != 1 {
-		t.Errorf("succeeded -> failed changed the transaction: %+v", tx)
-	}
-	mustApply(t, s, change(id, transaction.Refunded, "evt_3", now.Add(2*time.Second)), now, transaction.Applied)
-	tx = mustApply(t, s, change(id, transaction.Succeeded, "evt_4", now.Add(3*time.Second)), now, transaction.Refused)
-	if tx.Status != transaction.Refunded || tx.Version != 2 || tx.LastEventKey != "evt_3" {
-		t.Errorf("refunded -> succeeded changed the transaction: %+v", tx)
-	}
-}
-
-func testConcurrentApply(t *testing.T, s store.Store) {
-	const n = 20
-	now := base()
-	id := "tx_race"
-	mustApply(t, s, change(id, transaction.Succeeded, "evt_paid", now), now, transaction.Applied)
-	// Partial refunds always apply on top of each other: every change must
-	// land, none may overwrite another.
-	verdicts := make([]transaction.Verdict, n)
-	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			c := change(id, transaction.PartiallyRefunded, fmt.Sprintf("evt_refund_%d", i), time.Time{})
-			c.Amount = int64(100 + i)
-			verdicts[i], _, errs[i] = s.Apply(context.Background(), c, now.Add(time.Second))
-		})
-	}
-	close(start)
-	wg.Wait()
-	applied := 1 // the creation
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("apply %d: %v", i, errs[i])
-		}
-		if verdicts[i] == transaction.Applied {
-			applied++
-		}
-	}
-	tx := mustTransaction(t, s, id)
-	if tx.Version != int64(applied) {
-		t.Errorf("version %d after %d applied changes: an update was lost", tx.Version, applied)
-	}
-	if applied != n+1 {
-		t.Errorf("%d of %d partial refunds applied, want all", applied-1, n)
-	}
-	if tx.Status != transaction.PartiallyRefunded {
-		t.Errorf("status %s, want %s", tx.Status, transaction.PartiallyRefunded)
-	}
-}
-
-func testTransactionMissing(t *testing.T, s store.Store) {
-	_, err := s.Transaction(context.Background(), "tx_missing")
-	wantErr(t, "Transaction of a missing transaction", err, store.ErrNotFound)
-}
-
-func testFailures(t *testing.T, s store.Store) {
-	now := time.Now().Add(-time.Minute)
-	mustFail(t, s, failure("evt_f1", "", "first", now))
-	mustFail(t, s, failure("evt_f2", "", "second", now.Add(time.Second)))
-	mustClaim(t, s, claimAt("evt_ok", "tok-1", now), store.Claimed)
-	mustComplete(t, s, "evt_ok", "tok-1", "applied", now.Add(time.Second))
-	got, err := s.Failures(context.Background(), 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || got[0].EventKey != "evt_f2" || got[1].EventKey != "evt_f1" {
-		t.Fatalf("Failures = %+v, want evt_f2 then evt_f1 only", got)
-	}
-	if got, _ := s.Failures(context.Background(), 1); len(got) != 1 {
-		t.Fatalf("limit 1 gave %d", len(got))
-	}
-}
-
-// A claim whose answer was lost is retried by the SDK with the same token:
-// it must not find itself busy.
-func testRetriedClaim(t *testing.T, s store.Store) {
-	now := base()
-	first := mustClaim(t, s, claimAt("evt_retried", "tok-1", now), store.Claimed)
-	again := mustClaim(t, s, claimAt("evt_retried", "tok-1", now.Add(time.Millisecond)), store.Claimed)
-	if again.Token != "tok-1" || again.Attempts != first.Attempts {
-		t.Errorf("retried claim: %+v, want the same claim (attempts %d)", again, first.Attempts)
-	}
-	mustClaim(t, s, claimAt("evt_retried", "tok-2", now.Add(time.Second)), store.Busy)
 }

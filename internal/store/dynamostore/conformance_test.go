@@ -1,4 +1,4 @@
-package storetest_test
+package dynamostore_test
 
 import (
 	"context"
