@@ -36,7 +36,7 @@ than a second shows its progress.`,
 			if err != nil {
 				return err
 			}
-			if note := l.Note(svc.Budget()); note != "" {
+			if note := l.Note(svc.Budget(), svc.Hide()); note != "" {
 				fmt.Fprintln(c.stderr, "note: the listing "+note)
 			}
 			if *asJSON {

@@ -29,6 +29,9 @@ type DLQ interface {
 	Release(ctx context.Context, receiptHandles []string) error
 	Delete(ctx context.Context, receiptHandles []string) error
 	Purge(ctx context.Context) error
+	// Depth counts the messages; after a scan, those in flight are hidden
+	// from it (another reader, or a receive whose answer was lost).
+	Depth(ctx context.Context) (sqsqueue.Depth, error)
 	StartMoveTask(ctx context.Context, rate int) (sqsqueue.MoveTask, error)
 	MoveTasks(ctx context.Context) ([]sqsqueue.MoveTask, error)
 	CancelMoveTask(ctx context.Context, handle string) (int64, error)

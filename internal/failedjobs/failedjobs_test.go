@@ -40,7 +40,7 @@ func TestListJoinsTheRecordsInBatchesAndLeavesEveryMessageVisible(t *testing.T) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Jobs) != 250 || l.Stopped != failedjobs.StopEmpty || l.Note(time.Minute) != "" {
+	if len(l.Jobs) != 250 || l.Stopped != failedjobs.StopEmpty || l.Note(time.Minute, time.Minute) != "" {
 		t.Fatalf("%d jobs, stopped %q", len(l.Jobs), l.Stopped)
 	}
 	if recs.calls != 3 || recs.largest > 100 {
@@ -88,11 +88,29 @@ func TestListStopsWhenMessagesComeRoundAgain(t *testing.T) {
 		}
 		seen[j.MessageID] = true
 	}
-	if len(l.Jobs) != 30 || l.Stopped != failedjobs.StopRepeat || !strings.Contains(l.Note(time.Minute), "came round again") {
-		t.Fatalf("%d jobs, stopped %q, note %q; want 30, repeat", len(l.Jobs), l.Stopped, l.Note(time.Minute))
+	if len(l.Jobs) != 30 || l.Stopped != failedjobs.StopRepeat || !strings.Contains(l.Note(time.Minute, time.Minute), "came round again") {
+		t.Fatalf("%d jobs, stopped %q, note %q; want 30, repeat", len(l.Jobs), l.Stopped, l.Note(time.Minute, time.Minute))
 	}
 	if _, hidden := d.left(); hidden != 0 {
 		t.Errorf("%d messages left hidden", hidden)
+	}
+}
+
+// A receive whose answer is lost hides its messages all the same: the
+// listing cannot show them, and says how many are hidden.
+func TestListSaysHowManyMessagesAreHiddenFromIt(t *testing.T) {
+	t.Parallel()
+	d := &fakeDLQ{}
+	d.fill(25)
+	if _, err := d.Scan(context.Background(), 10, 0, 0); err != nil { // an answer lost on the way
+		t.Fatal(err)
+	}
+	l, err := newService(t, d, &fakeSource{}, &fakeRecords{}, nil).List(context.Background(), failedjobs.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Jobs) != 15 || l.Hidden != 10 || !strings.Contains(l.Note(time.Minute, 5*time.Minute), "10 more messages are hidden") {
+		t.Fatalf("%d listed, %d hidden, note %q", len(l.Jobs), l.Hidden, l.Note(time.Minute, 5*time.Minute))
 	}
 }
 
@@ -105,7 +123,7 @@ func TestListStopsAtTheTimeBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.Stopped != failedjobs.StopBudget || len(l.Jobs) == 0 || len(l.Jobs) >= 1000 || !strings.Contains(l.Note(svc.Budget()), "time budget") {
+	if l.Stopped != failedjobs.StopBudget || len(l.Jobs) == 0 || len(l.Jobs) >= 1000 || !strings.Contains(l.Note(svc.Budget(), svc.Hide()), "time budget") {
 		t.Fatalf("%d jobs, stopped %q", len(l.Jobs), l.Stopped)
 	}
 	if _, hidden := d.left(); hidden != 0 {

@@ -129,6 +129,11 @@ func (d *fakeDLQ) Purge(context.Context) error {
 	return nil
 }
 
+func (d *fakeDLQ) Depth(context.Context) (sqsqueue.Depth, error) {
+	ids, hidden := d.left()
+	return sqsqueue.Depth{Visible: int64(len(ids) - hidden), InFlight: int64(hidden)}, nil
+}
+
 func (d *fakeDLQ) StartMoveTask(context.Context, int) (sqsqueue.MoveTask, error) {
 	return sqsqueue.MoveTask{}, sqsqueue.ErrMoveTasksUnsupported
 }

@@ -2,6 +2,7 @@ package failedjobs
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -18,6 +19,11 @@ type Listing struct {
 	Jobs    []FailedJob
 	Stopped StopReason
 	Elapsed time.Duration
+	// Hidden counts the DLQ messages in flight once the listing had
+	// released its own: held by another reader, or by a receive whose
+	// answer was lost on the way (SQS hides them all the same). They were
+	// not listed; -1 when the count could not be read.
+	Hidden int64
 }
 
 // List reads the DLQ and joins each message with its failure record. It
@@ -33,16 +39,34 @@ func (s *Service) List(ctx context.Context, o ListOptions) (Listing, error) {
 	if rerr != nil {
 		return Listing{}, rerr
 	}
-	jobs := s.join(ctx, sc.msgs, func(joined int) {
+	l := Listing{Stopped: sc.stopped, Elapsed: sc.elapsed, Hidden: -1}
+	if d, err := s.cfg.DLQ.Depth(ctx); err == nil {
+		l.Hidden = d.InFlight
+	}
+	l.Jobs = s.join(ctx, sc.msgs, func(joined int) {
 		if o.Progress != nil {
 			o.Progress(Progress{Read: len(sc.msgs), Joined: joined, Elapsed: sc.elapsed})
 		}
 	})
-	return Listing{Jobs: jobs, Stopped: sc.stopped, Elapsed: sc.elapsed}, nil
+	return l, nil
 }
 
-// Note explains a listing that did not read the whole DLQ; "" when it did.
-func (l Listing) Note(budget time.Duration) string { return l.Stopped.Note(len(l.Jobs), budget) }
+// Note explains a listing that did not show the whole DLQ; "" when it
+// did.
+func (l Listing) Note(budget, hide time.Duration) string {
+	note := l.Stopped.Note(len(l.Jobs), budget)
+	if l.Hidden > 0 {
+		hidden := fmt.Sprintf("%d more messages are hidden (read by another command, or by a receive whose answer was lost) and were not listed: they reappear within %s", l.Hidden, hide)
+		if note == "" {
+			return hidden
+		}
+		return note + "; " + hidden
+	}
+	return note
+}
 
 // Budget is the time one scan may take.
 func (s *Service) Budget() time.Duration { return s.cfg.Budget }
+
+// Hide is how long a scan hides what it reads.
+func (s *Service) Hide() time.Duration { return s.cfg.Hide }
