@@ -108,7 +108,9 @@ func TestADLQOfThousandsIsListedRetriedForgottenAndMoved(t *testing.T) {
 	if err != nil || len(l.Jobs)+int(l.Hidden) != n || l.Hidden < 10 || !strings.Contains(l.Note(svc.Budget(), svc.Hide()), "hidden") {
 		t.Fatalf("listing with 10 messages hidden: %d listed, %d hidden, %v", len(l.Jobs), l.Hidden, err)
 	}
+	t.Logf("listing with a lost receive: %d listed, %d hidden", len(l.Jobs), l.Hidden)
 	requireSettled(t, dlq)
+	t.Logf("the lost receive's messages are back")
 	timed(t, dlq, fmt.Sprintf("list of %d messages", n), func() error {
 		if l, err = svc.List(ctx, failedjobs.ListOptions{}); err != nil {
 			return err
