@@ -87,17 +87,23 @@ func (p *Processor) settle(ctx context.Context, a *attempt, d Decision) Result {
 	if d.EventKey == "" {
 		d.EventKey = a.env.EventKey
 	}
+	var bound *store.Binding // a binding this event created
 	if d.Binding != nil {
 		b := *d.Binding
 		b.Now = p.cfg.Now()
-		if bound, err := p.cfg.Store.Bind(ctx, b); errors.Is(err, store.ErrBoundElsewhere) {
+		to, created, err := p.cfg.Store.Bind(ctx, b)
+		if errors.Is(err, store.ErrBoundElsewhere) {
 			return p.record(ctx, a, Decision{
 				Outcome: OutcomeMismatch, Mismatch: []string{"payment_ref"}, EventKey: d.EventKey, TransactionID: d.Binding.TransactionID,
 				Detail: fmt.Sprintf("%s transaction %s was confirmed for transaction %s; this callback names %s",
-					d.Binding.Provider, d.Binding.ProviderTransactionID, bound, d.Binding.TransactionID),
+					d.Binding.Provider, d.Binding.ProviderTransactionID, to, d.Binding.TransactionID),
 			})
-		} else if err != nil {
+		}
+		if err != nil {
 			return p.fail(ctx, a, fmt.Errorf("bind %s transaction %s: %w", d.Binding.Provider, d.Binding.ProviderTransactionID, err))
+		}
+		if created {
+			bound = &b
 		}
 	}
 	if d.Change == nil {
@@ -108,6 +114,13 @@ func (p *Processor) settle(ctx context.Context, a *attempt, d Decision) Result {
 	verdict, tx, err := p.cfg.Store.Apply(ctx, c, p.cfg.Now())
 	if err != nil {
 		return p.fail(ctx, a, fmt.Errorf("apply %s to transaction %s: %w", c.Status, c.TransactionID, err))
+	}
+	if bound != nil && !verdict.Changed() && verdict != transaction.AlreadyApplied {
+		// The payment did not pay this transaction: let the genuine
+		// notification bind it.
+		if err := p.cfg.Store.Unbind(ctx, *bound); err != nil {
+			a.log.Warn("could not drop the binding of a change that did not apply", logging.Err(err))
+		}
 	}
 	switch verdict {
 	case transaction.Applied, transaction.Unchanged:

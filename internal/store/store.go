@@ -199,9 +199,15 @@ type Store interface {
 	Expect(ctx context.Context, id, provider string, e transaction.Expectation, now time.Time) (transaction.Transaction, error)
 
 	// Bind keeps the first binding of a provider transaction. It returns
-	// nil when the binding is new or the same, and ErrBoundElsewhere, with
-	// the bound transaction id, when it names another transaction.
-	Bind(ctx context.Context, b Binding) (boundTo string, err error)
+	// nil when the binding is new (created true) or the same, and
+	// ErrBoundElsewhere, with the bound transaction id, when it names
+	// another transaction.
+	Bind(ctx context.Context, b Binding) (boundTo string, created bool, err error)
+	// Unbind drops a binding this event created when its change did not
+	// apply (the payment did not pay that transaction), so that the
+	// genuine notification can still bind it. A binding to another
+	// transaction is left alone.
+	Unbind(ctx context.Context, b Binding) error
 	// Bound returns the hub transaction a provider transaction is bound
 	// to; ErrNotFound when it is not bound.
 	Bound(ctx context.Context, provider, providerTransactionID string) (string, error)

@@ -151,13 +151,13 @@ func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string,
 // Bind implements store.Store with one conditional UpdateItem: it creates
 // the binding, renews an identical one, or fails and returns the one that
 // holds.
-func (s *Store) Bind(ctx context.Context, b store.Binding) (string, error) {
+func (s *Store) Bind(ctx context.Context, b store.Binding) (string, bool, error) {
 	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
 	if err == nil && (b.TransactionID == "" || b.Now.IsZero()) {
 		err = errors.New("no transaction id or no time")
 	}
 	if err != nil {
-		return "", fmt.Errorf("dynamostore: bind: %w", err)
+		return "", false, fmt.Errorf("dynamostore: bind: %w", err)
 	}
 	now := b.Now.UTC()
 	u := expression.Set(expression.Name(attrTransactionID), expression.Value(b.TransactionID)).
@@ -170,9 +170,10 @@ func (s *Store) Bind(ctx context.Context, b store.Binding) (string, error) {
 		Or(expression.Not(notExpired(now)))
 	in, err := update(s.events, strKey(attrPK, pk), u, &cond)
 	if err != nil {
-		return "", fmt.Errorf("dynamostore: bind %s: %w", pk, err)
+		return "", false, fmt.Errorf("dynamostore: bind %s: %w", pk, err)
 	}
-	_, err = s.client.UpdateItem(ctx, in)
+	in.ReturnValues = types.ReturnValueAllOld
+	out, err := s.client.UpdateItem(ctx, in)
 	if ccf, ok := conditionFailed(err); ok {
 		holder := "?"
 		if ccf.Item != nil {
@@ -180,12 +181,43 @@ func (s *Store) Bind(ctx context.Context, b store.Binding) (string, error) {
 		} else if out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.events), Key: strKey(attrPK, pk), ConsistentRead: aws.Bool(true)}); err == nil && out.Item != nil {
 			holder = strOf(out.Item, attrTransactionID)
 		}
-		return holder, fmt.Errorf("dynamostore: bind %s to %s: already bound to %s: %w", pk, b.TransactionID, holder, store.ErrBoundElsewhere)
+		return holder, false, fmt.Errorf("dynamostore: bind %s to %s: already bound to %s: %w", pk, b.TransactionID, holder, store.ErrBoundElsewhere)
 	}
 	if err != nil {
-		return "", fmt.Errorf("dynamostore: bind %s: %w", pk, err)
+		return "", false, fmt.Errorf("dynamostore: bind %s: %w", pk, err)
 	}
-	return b.TransactionID, nil
+	// New unless the same binding was there and alive.
+	created := strOf(out.Attributes, attrTransactionID) != b.TransactionID
+	if exp, ok := out.Attributes[attrExpiresAt].(*types.AttributeValueMemberN); ok && !created {
+		var secs int64
+		_, _ = fmt.Sscan(exp.Value, &secs)
+		created = secs < now.Unix()
+	}
+	return b.TransactionID, created, nil
+}
+
+// Unbind implements store.Store with one conditional UpdateItem that ends
+// the binding's life (an expired binding is no binding), so that it needs no
+// other permission than Bind's.
+func (s *Store) Unbind(ctx context.Context, b store.Binding) error {
+	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
+	if err != nil {
+		return fmt.Errorf("dynamostore: unbind: %w", err)
+	}
+	u := expression.Set(expression.Name(attrExpiresAt), expression.Value(int64(0)))
+	cond := expression.Name(attrTransactionID).Equal(expression.Value(b.TransactionID))
+	in, err := update(s.events, strKey(attrPK, pk), u, &cond)
+	if err != nil {
+		return fmt.Errorf("dynamostore: unbind %s: %w", pk, err)
+	}
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
+	if _, err := s.client.UpdateItem(ctx, in); err != nil {
+		if _, other := conditionFailed(err); other {
+			return nil
+		}
+		return fmt.Errorf("dynamostore: unbind %s: %w", pk, err)
+	}
+	return nil
 }
 
 // Bound implements store.Store with one consistent GetItem.

@@ -157,21 +157,37 @@ func (s *Store) Expect(_ context.Context, id, provider string, e transaction.Exp
 }
 
 // Bind implements store.Store.
-func (s *Store) Bind(_ context.Context, b store.Binding) (string, error) {
+func (s *Store) Bind(_ context.Context, b store.Binding) (string, bool, error) {
 	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
 	if err == nil && b.TransactionID == "" {
 		err = errors.New("no transaction id")
 	}
 	if err != nil {
-		return "", fmt.Errorf("memstore: bind: %w", err)
+		return "", false, fmt.Errorf("memstore: bind: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if have, ok := s.bindings[pk]; ok && have.expiresAt.Unix() >= b.Now.Unix() && have.transactionID != b.TransactionID {
-		return have.transactionID, fmt.Errorf("memstore: bind %s: %w", pk, store.ErrBoundElsewhere)
+	have, ok := s.bindings[pk]
+	live := ok && have.expiresAt.Unix() >= b.Now.Unix()
+	if live && have.transactionID != b.TransactionID {
+		return have.transactionID, false, fmt.Errorf("memstore: bind %s: %w", pk, store.ErrBoundElsewhere)
 	}
 	s.bindings[pk] = binding{transactionID: b.TransactionID, expiresAt: sec(b.Now.Add(s.retention))}
-	return b.TransactionID, nil
+	return b.TransactionID, !live, nil
+}
+
+// Unbind implements store.Store.
+func (s *Store) Unbind(_ context.Context, b store.Binding) error {
+	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
+	if err != nil {
+		return fmt.Errorf("memstore: unbind: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have, ok := s.bindings[pk]; ok && have.transactionID == b.TransactionID {
+		delete(s.bindings, pk)
+	}
+	return nil
 }
 
 // Bound implements store.Store.

@@ -408,22 +408,35 @@ func testBind(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := base()
 	b := store.Binding{Provider: "monetbil", ProviderTransactionID: "MB1", TransactionID: "tx_1", Now: now}
-	for range 2 {
-		if to, err := s.Bind(ctx, b); err != nil || to != "tx_1" {
-			t.Fatalf("Bind = %q, %v", to, err)
+	for i := range 2 {
+		if to, created, err := s.Bind(ctx, b); err != nil || to != "tx_1" || created != (i == 0) {
+			t.Fatalf("Bind #%d = %q, created %v, %v", i+1, to, created, err)
 		}
 	}
 	other := b
 	other.TransactionID = "tx_2"
-	to, err := s.Bind(ctx, other)
+	to, created, err := s.Bind(ctx, other)
 	wantErr(t, "binding to another transaction", err, store.ErrBoundElsewhere)
-	if to != "tx_1" {
-		t.Errorf("bound to %q, want tx_1", to)
+	if to != "tx_1" || created {
+		t.Errorf("bound to %q (created %v), want tx_1", to, created)
 	}
-	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", TransactionID: "tx", Now: now}); err == nil {
+	if _, _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", TransactionID: "tx", Now: now}); err == nil {
 		t.Error("Bind without a provider transaction id: no error")
 	}
+	// Unbind leaves another transaction's binding alone, and drops its own.
+	if err := s.Unbind(ctx, other); err != nil {
+		t.Fatal(err)
+	}
 	if id, err := s.Bound(ctx, "monetbil", "MB1"); err != nil || id != "tx_1" {
+		t.Errorf("after unbinding another transaction: %q, %v", id, err)
+	}
+	if err := s.Unbind(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, created, err := s.Bind(ctx, other); err != nil || !created {
+		t.Errorf("Bind after Unbind: created %v, %v", created, err)
+	}
+	if id, err := s.Bound(ctx, "monetbil", "MB1"); err != nil || id != "tx_2" {
 		t.Errorf("Bound = %q, %v", id, err)
 	}
 	_, err = s.Bound(ctx, "monetbil", "MB_unbound")
@@ -444,7 +457,7 @@ func testLookup(t *testing.T, s store.Store) {
 	// A Monetbil event is found through its binding.
 	c := transaction.Change{TransactionID: "tx_mb", Status: transaction.Succeeded, Provider: "monetbil", EventKey: "MB9:success", EventAt: now}
 	mustApply(t, s, c, now, transaction.Applied)
-	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB9", TransactionID: "tx_mb", Now: now}); err != nil {
+	if _, _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB9", TransactionID: "tx_mb", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	if rec, err := store.Lookup(ctx, s, "monetbil", "MB9:success", ""); err != nil || rec.TransactionID != "tx_mb" || rec.Outcome != "applied" {
@@ -592,11 +605,11 @@ func testExpired(t *testing.T, s store.Store) {
 		t.Errorf("record %+v", rec)
 	}
 	// An old binding no longer holds.
-	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB_old", TransactionID: "tx_a", Now: old}); err != nil {
+	if _, _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB_old", TransactionID: "tx_a", Now: old}); err != nil {
 		t.Fatal(err)
 	}
-	if to, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB_old", TransactionID: "tx_b", Now: now}); err != nil || to != "tx_b" {
-		t.Errorf("binding after the old one expired: %q, %v", to, err)
+	if to, created, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB_old", TransactionID: "tx_b", Now: now}); err != nil || to != "tx_b" || !created {
+		t.Errorf("binding after the old one expired: %q, %v, %v", to, created, err)
 	}
 }
 
@@ -611,7 +624,7 @@ func testFailures(t *testing.T, s store.Store) {
 	if err := s.Record(ctx, store.Outcome{Provider: provider, EventKey: "evt_ok", Outcome: "ignored", Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB1", TransactionID: "tx", Now: now}); err != nil {
+	if _, _, err := s.Bind(ctx, store.Binding{Provider: "monetbil", ProviderTransactionID: "MB1", TransactionID: "tx", Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Failures(ctx, 2)
