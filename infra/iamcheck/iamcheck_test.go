@@ -45,7 +45,7 @@ var matching = []string{
 	"ingest|sqs:SendMessage|queue",
 	"hubctl failed list|sqs:ReceiveMessage|dlq",
 	"hubctl transactions get|dynamodb:GetItem|transactions-table",
-	"hubctl dev|sqs:CreateQueue|queue",                              // local: held to nothing
+	"hubctl dev|sqs:CreateQueue|queue",                               // local: held to nothing
 	"hubctl transactions expect|dynamodb:PutItem|transactions-table", // local, though "hubctl transactions" is the operator's
 }
 
