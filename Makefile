@@ -101,6 +101,11 @@ test-terraform: ## Terraform fmt, offline init, validate, mocked tests, and an a
 	if [ $$rc -eq 3 ] && [ "$${ALLOW_NO_TERRAFORM:-}" = 1 ]; then echo "make: Terraform tests NOT run (ALLOW_NO_TERRAFORM=1)" >&2; exit 0; fi; \
 	exit $$rc
 
+.PHONY: scale-model
+scale-model: ## the capacity model: scenarios as a table, with SVG charts in build/scale-model (docs/SCALE.md)
+	@mkdir -p $(BUILD)/scale-model
+	$(GO) run ./infra/scalemodel -out $(BUILD)/scale-model
+
 .PHONY: iam-sets
 iam-sets: ## rewrite terraform/iam/*.json from the last make test's recording (after a deliberate change of AWS calls)
 	$(GO) run ./infra/iamcheck write -records $(IAM_RECORD) -sets $(IAM_SETS)
