@@ -15,8 +15,16 @@ LAMBDA_ARCH ?= arm64
 # Pinned tools, built from the Go module proxy.
 GOLANGCI_VERSION := v2.15.0
 RIE_VERSION      := v0.0.0-20261030222936-bef5c4ba774d
+TFLINT_VERSION   := v0.61.0
 GOLANGCI         := $(TOOLS)/golangci-lint-$(GOLANGCI_VERSION)
 RIE              := $(TOOLS)/aws-lambda-rie
+TFLINT           := $(TOOLS)/tflint-$(TFLINT_VERSION)
+
+# The tests record every AWS call the functions and hubctl make (build tag
+# iamrecord, internal/iamrecord); infra/iamcheck holds the recording to the
+# committed action sets in terraform/iam that the IAM policies come from.
+IAM_RECORD  := $(BUILD)/iam-record
+IAM_SETS    := terraform/iam
 
 # The local AWS servers (fauxqs, local-aws-sqs, DynamoDB Local) wrapped
 # around a command: started on free loopback ports, stopped by PID after.
@@ -31,6 +39,11 @@ help: ## list the targets
 $(RIE):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+$(TFLINT):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/terraform-linters/tflint@$(TFLINT_VERSION)
+	mv $(TOOLS)/tflint $(TFLINT)
 
 $(GOLANGCI):
 	@mkdir -p $(TOOLS)
@@ -72,7 +85,9 @@ test: tools ## run every test against local servers it starts and stops; fails i
 # Runs with the local servers' endpoints in the environment.
 .PHONY: test-inside
 test-inside:
-	TEST_LOG=$(BUILD)/test.log infra/scripts/gotest.sh
+	rm -rf $(IAM_RECORD) && mkdir -p $(IAM_RECORD)
+	GOFLAGS="$${GOFLAGS:-} -tags=iamrecord" HUB_IAM_RECORD_DIR=$(IAM_RECORD) TEST_LOG=$(BUILD)/test.log infra/scripts/gotest.sh
+	$(GO) run ./infra/iamcheck check -records $(IAM_RECORD) -sets $(IAM_SETS)
 	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 	$(MAKE) --no-print-directory test-terraform
 	@echo "go: $$(cat $(BUILD)/test.log.summary)"
@@ -85,6 +100,15 @@ test-terraform: ## Terraform fmt, offline init, validate, mocked tests, and an a
 	@rc=0; bash terraform/test.sh || rc=$$?; \
 	if [ $$rc -eq 3 ] && [ "$${ALLOW_NO_TERRAFORM:-}" = 1 ]; then echo "make: Terraform tests NOT run (ALLOW_NO_TERRAFORM=1)" >&2; exit 0; fi; \
 	exit $$rc
+
+.PHONY: scale-model
+scale-model: ## the capacity model: scenarios as a table, with SVG charts in build/scale-model (docs/SCALE.md)
+	@mkdir -p $(BUILD)/scale-model
+	$(GO) run ./infra/scalemodel -out $(BUILD)/scale-model
+
+.PHONY: iam-sets
+iam-sets: ## rewrite terraform/iam/*.json from the last make test's recording (after a deliberate change of AWS calls)
+	$(GO) run ./infra/iamcheck write -records $(IAM_RECORD) -sets $(IAM_SETS)
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)
@@ -105,11 +129,13 @@ soak: tools ## the reliability suite's long forms (HUB_SOAK=1) against local ser
 	HUB_SOAK=1 HUB_REQUIRE_INTEGRATION=1 $(WITH_AWS) $(GO) test -count=1 -v -timeout 30m ./internal/reliability/
 
 .PHONY: lint
-lint: $(GOLANGCI) ## gofmt, go vet, golangci-lint and terraform fmt
+lint: $(GOLANGCI) $(TFLINT) ## gofmt, go vet, golangci-lint, terraform fmt and tflint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags iamrecord ./internal/app/
 	$(GOLANGCI) run ./...
 	@if command -v terraform >/dev/null; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform; else echo "terraform not found: terraform fmt skipped" >&2; exit 1; fi
+	$(TFLINT) --config $(CURDIR)/.tflint.hcl --chdir terraform --recursive
 
 LOCALSTACK_COMPOSE := infra/localstack/docker-compose.yml
 
