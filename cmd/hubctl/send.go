@@ -122,7 +122,8 @@ Examples:
 		header.Set("User-Agent", "Monetbil hubctl-send")
 		// Tell the dev sandbox how to confirm this payment. Against any other
 		// intake there is no sandbox: say so and carry on.
-		reg := url.Values{"paymentId": {paymentID}, "status": {*status}, "fail": {fmt.Sprint(*failConfirm)}}
+		reg := url.Values{"paymentId": {paymentID}, "status": {*status}, "fail": {fmt.Sprint(*failConfirm)},
+			"payment_ref": {form.Get("payment_ref")}, "amount": {form.Get("amount")}, "currency": {form.Get("currency")}}
 		resp, err := webhooktest.Post(ctx, client, base+sandbox.Prefix+sandbox.RegisterPath, "application/x-www-form-urlencoded", []byte(reg.Encode()), nil)
 		if err != nil || resp.Status != http.StatusNoContent {
 			if *failConfirm > 0 {

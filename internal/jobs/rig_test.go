@@ -63,15 +63,15 @@ func (c *checkPayment) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // jobs, a real checkPayment client against a stand-in server, and the
 // in-memory store.
 type rig struct {
-	t       *testing.T
-	store   *memstore.Store
-	queue   *intaketest.Queue
-	intake  *intake.Service
-	proc    *processing.Processor
+	t        *testing.T
+	store    *memstore.Store
+	queue    *intaketest.Queue
+	intake   *intake.Service
+	proc     *processing.Processor
 	monetbil *checkPayment
-	logs    *bytes.Buffer
-	mu      sync.Mutex
-	now     time.Time
+	logs     *bytes.Buffer
+	mu       sync.Mutex
+	now      time.Time
 }
 
 type rigOptions struct {
@@ -126,7 +126,11 @@ type lockedWriter struct {
 	w  *bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 type noVisibility struct{}
 

@@ -144,18 +144,22 @@ type Metric = logging.Metric
 // the message.
 func (p *Processor) record(ctx context.Context, a *attempt, d Decision) Result {
 	if d.Outcome == "" {
-		d.Outcome = "ignored"
+		d.Outcome = OutcomeIgnored
 	}
 	txID := d.TransactionID
 	if txID == "" && d.Change != nil {
 		txID = d.Change.TransactionID
 	}
-	err := p.cfg.Store.Record(ctx, store.Outcome{
-		Provider: a.env.Provider, EventKey: d.EventKey, EventType: a.env.EventType, TransactionID: txID,
-		MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Now: p.cfg.Now(),
-	})
-	if err != nil {
-		return p.fail(ctx, a, fmt.Errorf("record outcome %s: %w", d.Outcome, err))
+	// An event of a type the hub does not handle changes nothing, and
+	// repeating it changes nothing: it costs no write, only its log line.
+	if d.Outcome != OutcomeIgnored {
+		err := p.cfg.Store.Record(ctx, store.Outcome{
+			Provider: a.env.Provider, EventKey: d.EventKey, EventType: a.env.EventType, TransactionID: txID,
+			MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Now: p.cfg.Now(),
+		})
+		if err != nil {
+			return p.fail(ctx, a, fmt.Errorf("record outcome %s: %w", d.Outcome, err))
+		}
 	}
 	if d.EventKey != a.env.EventKey {
 		// The envelope's key may hold a failure record of this event.
@@ -173,8 +177,9 @@ func (p *Processor) record(ctx context.Context, a *attempt, d Decision) Result {
 	return Result{MessageID: a.m.ID, Action: Ack, Outcome: d.Outcome}
 }
 
-// Outcomes that are worth an operator's attention.
+// Outcomes that are worth an operator's attention, and the one that is not.
 const (
+	OutcomeIgnored            = "ignored"
 	OutcomeMismatch           = "mismatch"
 	OutcomeLivemodeMismatch   = "livemode_mismatch"
 	OutcomeAmountMismatch     = string(transaction.AmountMismatch)
