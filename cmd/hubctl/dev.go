@@ -5,7 +5,7 @@ import (
 	"os"
 
 	"github.com/payments-hub/hub/internal/devserver"
-	"github.com/payments-hub/hub/internal/logging"
+	"github.com/payments-hub/hub/internal/config"
 )
 
 func init() {
@@ -45,7 +45,7 @@ Example:
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	level, err := logging.ParseLevel(c.getenv("LOG_LEVEL"))
+	level, err := config.LogLevel(c.getenv)
 	if err != nil {
 		return usagef("%v", err)
 	}
