@@ -4,8 +4,8 @@ import (
 	"context"
 	"os"
 
-	"github.com/payments-hub/hub/internal/devserver"
 	"github.com/payments-hub/hub/internal/config"
+	"github.com/payments-hub/hub/internal/devserver"
 )
 
 func init() {
