@@ -155,7 +155,7 @@ func (p *Processor) record(ctx context.Context, a *attempt, d Decision) Result {
 	if d.Outcome != OutcomeIgnored {
 		err := p.cfg.Store.Record(ctx, store.Outcome{
 			Provider: a.env.Provider, EventKey: d.EventKey, EventType: a.env.EventType, TransactionID: txID,
-			MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Now: p.cfg.Now(),
+			MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Round: a.m.Round(), Now: p.cfg.Now(),
 		})
 		if err != nil {
 			return p.fail(ctx, a, fmt.Errorf("record outcome %s: %w", d.Outcome, err))
@@ -207,7 +207,7 @@ func (p *Processor) resolve(ctx context.Context, a *attempt, outcome string) {
 	if a.n == 1 && !a.m.Redriven() {
 		return
 	}
-	if err := p.cfg.Store.Resolve(ctx, a.env.Provider, a.env.EventKey, outcome, p.cfg.Now()); err != nil {
+	if err := p.cfg.Store.Resolve(ctx, a.env.Provider, a.env.EventKey, outcome, a.m.Round(), p.cfg.Now()); err != nil {
 		// The event is done; only its record says otherwise until an
 		// operator looks. Not worth a retry.
 		a.log.Warn("could not close the event's failure record", logging.Err(err))
@@ -252,7 +252,7 @@ func (p *Processor) fail(ctx context.Context, a *attempt, err error) Result {
 	ferr := p.cfg.Store.Fail(ctx, store.Failure{
 		Provider: provider, EventKey: key, EventType: a.env.EventType, TransactionID: a.env.TransactionID,
 		MessageID: a.m.ID, Attempt: a.n, Error: truncate(err.Error(), maxStoredError), ErrorType: logging.ErrorType(err),
-		Permanent: permanent, DeadLettered: last, Now: p.cfg.Now(),
+		Permanent: permanent, DeadLettered: last, Round: a.m.Round(), Now: p.cfg.Now(),
 	})
 	switch {
 	case errors.Is(ferr, store.ErrAlreadyProcessed):

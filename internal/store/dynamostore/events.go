@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/payments-hub/hub/internal/store"
 )
@@ -65,11 +67,17 @@ func (s *Store) Record(ctx context.Context, o store.Outcome) error {
 	} else {
 		u = u.Remove(expression.Name("detail"))
 	}
+	u = endRound(u, o.Round, o.Outcome)
 	in, err := update(s.events, strKey(attrPK, pk), u, nil)
 	if err != nil {
 		return fmt.Errorf("dynamostore: record %s: %w", pk, err)
 	}
-	if _, err := s.client.UpdateItem(ctx, in); err != nil {
+	_, err = s.client.UpdateItem(ctx, in)
+	if noSuchRound(err) && o.Round > 0 {
+		o.Round = 0
+		return s.Record(ctx, o)
+	}
+	if err != nil {
 		return fmt.Errorf("dynamostore: record %s: %w", pk, err)
 	}
 	return nil
@@ -99,6 +107,7 @@ func (s *Store) Fail(ctx context.Context, f store.Failure) error {
 	u = identity(u, f.Provider, f.EventKey, f.EventType, f.TransactionID, f.MessageID)
 	if f.DeadLettered {
 		u = setIf(u, "dlq_message_id", f.MessageID)
+		u = endRound(u, f.Round, store.RoundFailed)
 	}
 	// A processed event stays processed: this attempt was a redelivery.
 	cond := expression.Name(attrPK).AttributeNotExists().
@@ -112,15 +121,71 @@ func (s *Store) Fail(ctx context.Context, f store.Failure) error {
 	if _, ok := conditionFailed(err); ok {
 		return fmt.Errorf("dynamostore: fail %s: %w", pk, store.ErrAlreadyProcessed)
 	}
+	if noSuchRound(err) && f.Round > 0 {
+		// The record lost the round (an operator's doing): record the
+		// failure without it.
+		f.Round = 0
+		return s.Fail(ctx, f)
+	}
 	if err != nil {
 		return fmt.Errorf("dynamostore: fail %s: %w", pk, err)
 	}
 	return nil
 }
 
+// endRound sets the outcome of automatic redrive round n (0: none).
+func endRound(u expression.UpdateBuilder, n int, outcome string) expression.UpdateBuilder {
+	if n < 1 {
+		return u
+	}
+	return u.Set(expression.Name(fmt.Sprintf("rounds[%d].outcome", n-1)), expression.Value(outcome))
+}
+
+// noSuchRound recognises DynamoDB's refusal of a path into a list element
+// that does not exist.
+func noSuchRound(err error) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(api.ErrorMessage(), "document path")
+}
+
+// BeginRound implements store.Store with one conditional UpdateItem.
+func (s *Store) BeginRound(ctx context.Context, provider, eventKey string, round int, now time.Time) error {
+	pk, err := store.RecordKey(provider, eventKey)
+	if err == nil && round < 1 {
+		err = fmt.Errorf("round %d: rounds start at 1", round)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: begin round: %w", err)
+	}
+	now = now.UTC()
+	entry := []store.Round{{Round: round, At: now, Outcome: store.RoundRedriven}}
+	u := expression.Set(expression.Name("rounds"), expression.ListAppend(expression.IfNotExists(expression.Name("rounds"), expression.Value([]store.Round{})), expression.Value(entry))).
+		Set(expression.Name("updated_at"), expression.Value(now))
+	previous := expression.Name("rounds").Size().Equal(expression.Value(round - 1))
+	if round == 1 {
+		previous = expression.Name("rounds").AttributeNotExists().Or(previous)
+	}
+	cond := expression.Name(attrStatus).Equal(expression.Value(string(store.Failed))).
+		And(expression.Name("permanent").AttributeNotExists().Or(expression.Name("permanent").Equal(expression.Value(false)))).
+		And(previous)
+	in, err := update(s.events, strKey(attrPK, pk), u, &cond)
+	if err != nil {
+		return fmt.Errorf("dynamostore: begin round %d of %s: %w", round, pk, err)
+	}
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureNone
+	_, err = s.client.UpdateItem(ctx, in)
+	if _, ok := conditionFailed(err); ok {
+		return fmt.Errorf("dynamostore: begin round %d of %s: %w", round, pk, store.ErrRoundTaken)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: begin round %d of %s: %w", round, pk, err)
+	}
+	return nil
+}
+
 // Resolve implements store.Store with one UpdateItem conditioned on a
 // FAILED record; without one, the failed condition is the answer.
-func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string, now time.Time) error {
+func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string, round int, now time.Time) error {
 	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("dynamostore: resolve: %w", err)
@@ -132,6 +197,7 @@ func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string,
 		Set(expression.Name("updated_at"), expression.Value(now)).
 		Set(expression.Name(attrExpiresAt), expression.Value(now.Add(s.retention).Unix())).
 		Set(expression.Name("attempts"), oneMore())
+	u = endRound(u, round, outcome)
 	cond := expression.Name(attrStatus).Equal(expression.Value(string(store.Failed)))
 	in, err := update(s.events, strKey(attrPK, pk), u, &cond)
 	if err != nil {
@@ -141,6 +207,9 @@ func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string,
 	_, err = s.client.UpdateItem(ctx, in)
 	if _, ok := conditionFailed(err); ok {
 		return nil
+	}
+	if noSuchRound(err) && round > 0 {
+		return s.Resolve(ctx, provider, eventKey, outcome, 0, now)
 	}
 	if err != nil {
 		return fmt.Errorf("dynamostore: resolve %s: %w", pk, err)

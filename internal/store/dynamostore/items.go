@@ -52,8 +52,9 @@ type eventItem struct {
 	FirstFailedAt time.Time `dynamodbav:"first_failed_at,omitempty"`
 	LastFailedAt  time.Time `dynamodbav:"last_failed_at,omitempty"`
 	ForgottenAt   time.Time `dynamodbav:"forgotten_at,omitempty"`
-	UpdatedAt     time.Time `dynamodbav:"updated_at,omitempty"`
-	ExpiresAt     time.Time `dynamodbav:"expires_at,unixtime,omitempty"`
+	UpdatedAt     time.Time     `dynamodbav:"updated_at,omitempty"`
+	ExpiresAt     time.Time     `dynamodbav:"expires_at,unixtime,omitempty"`
+	Rounds        []store.Round `dynamodbav:"rounds,omitempty"`
 }
 
 // unmarshal decodes an item into out; an error names the attribute that
@@ -83,6 +84,10 @@ func decodeEvent(item map[string]types.AttributeValue) (store.EventRecord, error
 		LastError: it.LastError, ErrorType: it.ErrorType, Permanent: it.Permanent, DeadLettered: it.DeadLettered,
 		DLQMessageID: it.DLQMessageID, FirstFailedAt: utc(it.FirstFailedAt), LastFailedAt: utc(it.LastFailedAt),
 		ForgottenAt: utc(it.ForgottenAt), UpdatedAt: utc(it.UpdatedAt), ExpiresAt: utc(it.ExpiresAt),
+	}
+	for _, r := range it.Rounds {
+		r.At = utc(r.At)
+		rec.Rounds = append(rec.Rounds, r)
 	}
 	switch rec.Status {
 	case store.Processed, store.Failed, store.Forgotten:

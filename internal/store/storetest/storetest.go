@@ -56,6 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"FailureHistory", testFailureHistory},
 		{"FailDoesNotOverwriteProcessed", testFailOnProcessed},
 		{"Resolve", testResolve},
+		{"RedriveRounds", testRounds},
 		{"Forget", testForget},
 		{"EventMissing", testEventMissing},
 		{"ExpiredRecordCountsAsAbsent", testExpired},
@@ -534,7 +535,7 @@ func testFailOnProcessed(t *testing.T, s store.Store) {
 func testResolve(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	now := base()
-	if err := s.Resolve(ctx, provider, "evt_never_failed", "applied", now); err != nil {
+	if err := s.Resolve(ctx, provider, "evt_never_failed", "applied", 0, now); err != nil {
 		t.Errorf("Resolve without a failure record: %v", err)
 	}
 	_, err := s.Event(ctx, provider, "evt_never_failed")
@@ -542,7 +543,7 @@ func testResolve(t *testing.T, s store.Store) {
 	if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: "evt_r", Error: "down", DeadLettered: true, MessageID: "m1", Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Resolve(ctx, provider, "evt_r", "applied", now.Add(time.Minute)); err != nil {
+	if err := s.Resolve(ctx, provider, "evt_r", "applied", 0, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	rec := mustEvent(t, s, "evt_r")
@@ -666,5 +667,54 @@ func testInvalidInput(t *testing.T, s store.Store) {
 	}
 	if _, err := s.Transaction(ctx, "tx"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("invalid calls left a transaction: %v", err)
+	}
+}
+
+func testRounds(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	now := base()
+	dead := func(key string, round int, permanent bool, at time.Time) {
+		t.Helper()
+		if err := s.Fail(ctx, store.Failure{Provider: provider, EventKey: key, Error: "down", DeadLettered: true, Permanent: permanent, Round: round, Now: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dead("evt_rounds", 0, false, now)
+	if err := s.BeginRound(ctx, provider, "evt_rounds", 2, now); !errors.Is(err, store.ErrRoundTaken) {
+		t.Errorf("round 2 before round 1: %v", err)
+	}
+	if err := s.BeginRound(ctx, provider, "evt_rounds", 1, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BeginRound(ctx, provider, "evt_rounds", 1, now.Add(time.Minute)); !errors.Is(err, store.ErrRoundTaken) {
+		t.Errorf("round 1 twice (two redrivers): %v", err)
+	}
+	dead("evt_rounds", 1, false, now.Add(2*time.Minute))
+	if err := s.BeginRound(ctx, provider, "evt_rounds", 2, now.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Resolve(ctx, provider, "evt_rounds", "applied", 2, now.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	rec := mustEvent(t, s, "evt_rounds")
+	want := []store.Round{{Round: 1, At: now.Add(time.Minute), Outcome: store.RoundFailed}, {Round: 2, At: now.Add(3 * time.Minute), Outcome: "applied"}}
+	if rec.Status != store.Processed || len(rec.Rounds) != 2 {
+		t.Fatalf("record %+v, want processed after 2 rounds", rec)
+	}
+	for i, r := range want {
+		if got := rec.Rounds[i]; got.Round != r.Round || got.Outcome != r.Outcome || !got.At.Equal(r.At) {
+			t.Errorf("round %d: %+v, want %+v", i+1, got, r)
+		}
+	}
+	// Never for a permanent failure, a forgotten event, or no record.
+	dead("evt_perm", 0, true, now)
+	dead("evt_forgot", 0, false, now)
+	if err := s.Forget(ctx, provider, "evt_forgot", now); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"evt_perm", "evt_forgot", "evt_none"} {
+		if err := s.BeginRound(ctx, provider, key, 1, now); !errors.Is(err, store.ErrRoundTaken) {
+			t.Errorf("BeginRound of %s: %v, want ErrRoundTaken", key, err)
+		}
 	}
 }
