@@ -1,6 +1,6 @@
-# tflint for terraform/ (make lint). The AWS ruleset (tflint-ruleset-aws) is not served by the
-# Go module proxy these machines reach, so only the bundled Terraform ruleset runs, with every
-# rule on; add the AWS plugin block here when it can be installed.
+# tflint for terraform/ (make lint): the bundled Terraform ruleset with every rule on, and the
+# AWS ruleset (tflint-ruleset-aws, pinned and built from the Go module proxy by the Makefile into
+# TFLINT_PLUGIN_DIR; no source here, so tflint never downloads it).
 config {
   call_module_type = "local"
 }
@@ -8,6 +8,10 @@ config {
 plugin "terraform" {
   enabled = true
   preset  = "all"
+}
+
+plugin "aws" {
+  enabled = true
 }
 
 # Modules pinned by path in this repository carry no version; the AWS provider is pinned in

@@ -91,8 +91,8 @@ type EventRecord struct {
 	ForgottenAt   time.Time `json:"forgotten_at,omitzero"`
 	// Rounds are the automatic redrives of the event out of the DLQ, in
 	// order (AUTO_REDRIVE_SECONDS).
-	Rounds []Round `json:"rounds,omitempty"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	Rounds    []Round   `json:"rounds,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// ExpiresAt is when the record may be deleted (DynamoDB TTL); zero
 	// while the event is FAILED.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
