@@ -81,13 +81,13 @@ locals {
   providers = ["stripe", "monetbil"]
 
   # The hub's own metrics, written in Embedded Metric Format inside the functions' log lines
-  # (namespace PaymentsHub, dimension Provider).
+  # (namespace PaymentsHub, dimension provider).
   hub_alarms = merge(
     { for p in local.providers : "${p}-webhooks-rejected" => {
       description = "More than ${var.webhook_rejections_alarm_threshold} ${p} webhooks rejected in 5 minutes: a wrong or rotated secret, or someone forging requests. See the ingest's log lines for the reason."
       namespace   = local.hub_namespace
       metric      = "WebhooksRejected"
-      dimensions  = { Provider = p }
+      dimensions  = { provider = p }
       statistic   = "Sum"
       threshold   = var.webhook_rejections_alarm_threshold
       period      = 300
@@ -96,7 +96,7 @@ locals {
       description = "A ${p} event disagreed with the provider's own answer or an earlier binding and changed nothing (outcome mismatch): a possible forgery. hubctl events get shows the fields."
       namespace   = local.hub_namespace
       metric      = "EventsMismatch"
-      dimensions  = { Provider = p }
+      dimensions  = { provider = p }
       statistic   = "Sum"
       threshold   = 0
     } },
@@ -104,7 +104,7 @@ locals {
       description = "A confirmed ${p} payment's amount or currency differs from the expected transaction's (outcome amount_mismatch): it was not applied."
       namespace   = local.hub_namespace
       metric      = "EventsAmountMismatch"
-      dimensions  = { Provider = p }
+      dimensions  = { provider = p }
       statistic   = "Sum"
       threshold   = 0
     } },
@@ -146,9 +146,9 @@ locals {
   dashboard_name = var.name_prefix
   hub_namespace  = "PaymentsHub"
 
-  # [namespace, metric, "Provider", p] for each provider.
+  # [namespace, metric, "provider", p] for each provider.
   by_provider = { for m in ["WebhooksAccepted", "WebhooksRejected", "EventsProcessed", "EventsDuplicate", "EventsRetried", "EventsFailed", "EventsMismatch", "EventsAmountMismatch", "ReceiptToAppliedMs"] :
-    m => [for p in local.providers : [local.hub_namespace, m, "Provider", p, { label = "${p} ${m}" }]]
+    m => [for p in local.providers : [local.hub_namespace, m, "provider", p, { label = "${p} ${m}" }]]
   }
 
   fn_names = [module.ingest.function_name, module.processor.function_name]

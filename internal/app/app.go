@@ -76,12 +76,21 @@ func LoadAWS(ctx context.Context, component string) (AWS, error) {
 	}, nil
 }
 
-// Logger returns the JSON logger of a function or command at LOG_LEVEL. An
-// invalid level is reported on the logger and info is used, so that a typo
-// in a configuration never silences it.
+// Logger returns the JSON logger of a command at LOG_LEVEL. An invalid level
+// is reported on the logger and info is used, so that a typo in a
+// configuration never silences it.
 func Logger(w io.Writer, getenv config.Getenv) *slog.Logger {
 	level, err := config.LogLevel(getenv)
-	log := logging.New(w, logging.FormatJSON, level)
+	return warnLevel(logging.New(w, logging.FormatJSON, level), err)
+}
+
+// LambdaLogger is Logger for a Lambda function: CloudWatch stamps the time.
+func LambdaLogger(w io.Writer, getenv config.Getenv) *slog.Logger {
+	level, err := config.LogLevel(getenv)
+	return warnLevel(logging.NewLambda(w, level), err)
+}
+
+func warnLevel(log *slog.Logger, err error) *slog.Logger {
 	if err != nil {
 		log.Warn("invalid LOG_LEVEL, using info", logging.Err(err))
 	}

@@ -131,10 +131,9 @@ func (o *outcome) metrics(now time.Time, status int) []slog.Attr {
 	case o.provider == "":
 		return nil
 	case status >= 200 && status < 300:
-		return logging.Metrics(now, map[string]string{"Provider": o.provider}, [][]string{{"Provider"}}, logging.Count(MetricAccepted, 1))
+		return logging.Metrics(now, nil, [][]string{{"provider"}}, logging.Count(MetricAccepted, 1))
 	case status >= 400 && status < 500:
-		return logging.Metrics(now, map[string]string{"Provider": o.provider, "Reason": o.reason},
-			[][]string{{"Provider"}, {"Provider", "Reason"}}, logging.Count(MetricRejected, 1))
+		return logging.Metrics(now, nil, [][]string{{"provider"}, {"provider", "reason"}}, logging.Count(MetricRejected, 1))
 	}
 	return nil // 5xx: the queue is unavailable, counted by API Gateway's 5xx
 }
@@ -178,12 +177,12 @@ func (s *Service) route(ctx context.Context, req Request, o *outcome) Response {
 	}
 	if req.Method != http.MethodPost {
 		o.add(slog.String("outcome", "method_not_allowed"))
-		o.provider = ""
 		r := jsonError(http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		r.Header.Set("Allow", http.MethodPost)
 		return r
 	}
 	o.provider = map[string]string{PathStripe: envelope.ProviderStripe, PathMonetbil: envelope.ProviderMonetbil}[req.Path]
+	o.add(slog.String("provider", o.provider))
 	if req.BodyTooLarge || len(req.Body) > MaxBodyBytes {
 		o.reject("body_too_large", nil)
 		return jsonError(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", MaxBodyBytes))
@@ -192,7 +191,6 @@ func (s *Service) route(ctx context.Context, req Request, o *outcome) Response {
 }
 
 func (s *Service) stripe(ctx context.Context, req Request, o *outcome) Response {
-	o.add(slog.String("provider", envelope.ProviderStripe))
 	if err := s.cfg.Stripe.Verify(req.Body, req.Header.Get("Stripe-Signature")); err != nil {
 		return s.stripeRejected(err, o)
 	}
@@ -249,7 +247,6 @@ func stripeMessage(reason string) string {
 }
 
 func (s *Service) monetbil(ctx context.Context, req Request, o *outcome) Response {
-	o.add(slog.String("provider", envelope.ProviderMonetbil))
 	reject := func(err error) Response {
 		var me *monetbil.Error
 		reason, status := "invalid", http.StatusBadRequest

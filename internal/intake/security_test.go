@@ -88,7 +88,7 @@ func TestRejectionsAreCounted(t *testing.T) {
 			t.Fatal(err)
 		}
 		aws, _ := line["_aws"].(map[string]any)
-		if aws == nil || line[tc.metric] != 1.0 || line["Provider"] != "monetbil" || (tc.reason != "" && line["Reason"] != tc.reason) {
+		if aws == nil || line[tc.metric] != 1.0 || line["provider"] != "monetbil" || (tc.reason != "" && line["reason"] != tc.reason) {
 			t.Errorf("line %v: want %s=1 for monetbil (reason %q) in EMF", line, tc.metric, tc.reason)
 		}
 	}

@@ -18,6 +18,18 @@ const (
 	FormatText Format = "text"
 )
 
+// NewLambda returns the JSON logger of a Lambda function: without the time
+// field, because CloudWatch Logs stamps every line it receives, and every
+// byte of a line is billed.
+func NewLambda(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+}
+
 // New returns a logger writing to w in the given format.
 func New(w io.Writer, format Format, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}

@@ -294,7 +294,7 @@ func (p *Processor) hide(ctx context.Context, a *attempt, d time.Duration) {
 }
 
 // The processor's CloudWatch metrics (Embedded Metric Format, in the line
-// that ends each attempt), by provider.
+// that ends each attempt), by provider (the line's provider field).
 const (
 	MetricProcessed      = "EventsProcessed"
 	MetricDuplicate      = "EventsDuplicate"
@@ -306,8 +306,13 @@ const (
 )
 
 func (p *Processor) metrics(a *attempt, metrics ...Metric) []slog.Attr {
-	provider, _ := a.failureName()
-	return logging.Metrics(p.cfg.Now(), map[string]string{"Provider": provider}, [][]string{{"Provider"}}, metrics...)
+	var dims map[string]string
+	if !a.decoded {
+		// The line has no provider field yet: the metric needs one.
+		provider, _ := a.failureName()
+		dims = map[string]string{"provider": provider}
+	}
+	return logging.Metrics(p.cfg.Now(), dims, [][]string{{"provider"}}, metrics...)
 }
 
 // maxStoredError keeps an event record under 1 KB, one write unit.

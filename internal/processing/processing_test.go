@@ -329,8 +329,8 @@ func TestEveryAttemptEndsInOneLineWithItsMetrics(t *testing.T) {
 	}{{applied[0], processing.MetricProcessed}, {dup[0], processing.MetricDuplicate}} {
 		aws, _ := tc.line["_aws"].(map[string]any)
 		directives, _ := aws["CloudWatchMetrics"].([]any)
-		if len(directives) != 1 || tc.line["Provider"] != "stripe" || tc.line[tc.metric] != 1.0 {
-			t.Errorf("line %v: want an EMF block with %s=1 by Provider", tc.line, tc.metric)
+		if len(directives) != 1 || tc.line["provider"] != "stripe" || tc.line[tc.metric] != 1.0 {
+			t.Errorf("line %v: want an EMF block with %s=1 by provider", tc.line, tc.metric)
 		}
 		d, _ := directives[0].(map[string]any)
 		if d["Namespace"] != "PaymentsHub" || !strings.Contains(fmt.Sprint(d["Metrics"]), tc.metric) {

@@ -473,19 +473,19 @@ run "defaults" {
     condition = alltrue([for p in ["stripe", "monetbil"] : (
       aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].namespace == "PaymentsHub" &&
       aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].metric_name == "WebhooksRejected" &&
-      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].dimensions == tomap({ Provider = p }) &&
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].dimensions == tomap({ provider = p }) &&
       aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].period == 300 &&
       aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].threshold == 10 &&
       aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].statistic == "Sum"
     )])
-    error_message = "Each provider's rejections must alarm above 10 in 5 minutes, on the EMF metric PaymentsHub/WebhooksRejected by Provider."
+    error_message = "Each provider's rejections must alarm above 10 in 5 minutes, on the EMF metric PaymentsHub/WebhooksRejected by provider."
   }
 
   assert {
     condition = alltrue(flatten([for p in ["stripe", "monetbil"] : [for m in ["EventsMismatch", "EventsAmountMismatch"] : (
-      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ Provider = p })]).threshold == 0 &&
-      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ Provider = p })]).comparison_operator == "GreaterThanThreshold" &&
-      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ Provider = p })]).namespace == "PaymentsHub"
+      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ provider = p })]).threshold == 0 &&
+      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ provider = p })]).comparison_operator == "GreaterThanThreshold" &&
+      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ provider = p })]).namespace == "PaymentsHub"
     )]]))
     error_message = "Any mismatch or amount_mismatch of either provider must alarm."
   }
