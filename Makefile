@@ -15,14 +15,26 @@ LAMBDA_ARCH ?= arm64
 # Pinned tools, built from the Go module proxy.
 GOLANGCI_VERSION := v2.15.0
 RIE_VERSION      := v0.0.0-20261030222936-bef5c4ba774d
+TFLINT_VERSION   := v0.61.0
+# The only version of the AWS ruleset the module proxy serves (it lists none).
+TFLINT_AWS_VERSION := v0.36.0
 GOLANGCI         := $(TOOLS)/golangci-lint-$(GOLANGCI_VERSION)
 RIE              := $(TOOLS)/aws-lambda-rie
+TFLINT           := $(TOOLS)/tflint-$(TFLINT_VERSION)
+TFLINT_PLUGINS   := $(TOOLS)/tflint-plugins-$(TFLINT_AWS_VERSION)
+TFLINT_AWS       := $(TFLINT_PLUGINS)/tflint-ruleset-aws
+
+# The tests record every AWS call the functions and hubctl make (build tag
+# iamrecord, internal/iamrecord); infra/iamcheck holds the recording to the
+# committed action sets in terraform/iam that the IAM policies come from.
+IAM_RECORD  := $(BUILD)/iam-record
+IAM_SETS    := terraform/iam
 
 # The local AWS servers (fauxqs, local-aws-sqs, DynamoDB Local) wrapped
 # around a command: started on free loopback ports, stopped by PID after.
 LOCALAWS    := $(BUILD)/tools/localaws
 WITH_AWS    := $(LOCALAWS) exec --
-FUZZTIME    ?= 5s
+FUZZTIME    ?= 30s
 
 .PHONY: help
 help: ## list the targets
@@ -31,6 +43,20 @@ help: ## list the targets
 $(RIE):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+$(TFLINT):
+	@mkdir -p $(TOOLS)
+	GOBIN=$(TOOLS) $(GO) install github.com/terraform-linters/tflint@$(TFLINT_VERSION)
+	mv $(TOOLS)/tflint $(TFLINT)
+
+# Built in a module of its own: `go install pkg@version` asks the proxy for
+# the module's version list, which it refuses for this module. Slow once
+# (about 4 minutes on 2 cores), then cached in .tools.
+$(TFLINT_AWS):
+	@mkdir -p $(TFLINT_PLUGINS) $(TOOLS)/src/tflint-ruleset-aws
+	cd $(TOOLS)/src/tflint-ruleset-aws && rm -f go.mod go.sum && $(GO) mod init tflint-ruleset-aws-build >/dev/null 2>&1 && \
+		$(GO) get github.com/terraform-linters/tflint-ruleset-aws@$(TFLINT_AWS_VERSION) && \
+		$(GO) build -o $(TFLINT_AWS) github.com/terraform-linters/tflint-ruleset-aws
 
 $(GOLANGCI):
 	@mkdir -p $(TOOLS)
@@ -72,8 +98,9 @@ test: tools ## run every test against local servers it starts and stops; fails i
 # Runs with the local servers' endpoints in the environment.
 .PHONY: test-inside
 test-inside:
-	TEST_LOG=$(BUILD)/test.log infra/scripts/gotest.sh
-	$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+	rm -rf $(IAM_RECORD) && mkdir -p $(IAM_RECORD)
+	GOFLAGS="$${GOFLAGS:-} -tags=iamrecord" HUB_IAM_RECORD_DIR=$(IAM_RECORD) TEST_LOG=$(BUILD)/test.log infra/scripts/gotest.sh
+	$(GO) run ./infra/iamcheck check -records $(IAM_RECORD) -sets $(IAM_SETS)
 	$(MAKE) --no-print-directory test-terraform
 	@echo "go: $$(cat $(BUILD)/test.log.summary)"
 
@@ -86,12 +113,28 @@ test-terraform: ## Terraform fmt, offline init, validate, mocked tests, and an a
 	if [ $$rc -eq 3 ] && [ "$${ALLOW_NO_TERRAFORM:-}" = 1 ]; then echo "make: Terraform tests NOT run (ALLOW_NO_TERRAFORM=1)" >&2; exit 0; fi; \
 	exit $$rc
 
+.PHONY: scale-model
+scale-model: ## the capacity model: scenarios as a table, with SVG charts in build/scale-model (docs/SCALE.md)
+	@mkdir -p $(BUILD)/scale-model
+	$(GO) run ./infra/scalemodel -out $(BUILD)/scale-model
+
+.PHONY: iam-sets
+iam-sets: ## rewrite terraform/iam/*.json from the last make test's recording (after a deliberate change of AWS calls)
+	$(GO) run ./infra/iamcheck write -records $(IAM_RECORD) -sets $(IAM_SETS)
+
+# `make test` replays every committed corpus (testdata/fuzz, the seeds in
+# the Fuzz functions) through `go test`, which is deterministic; open-ended
+# fuzzing finds new inputs at a pace that depends on the machine, so it is
+# its own target. A failing target prints its output and the input it saved.
 .PHONY: fuzz
-fuzz: ## run each fuzz target for FUZZTIME (default 5s; try FUZZTIME=2m)
+fuzz: ## fuzz each target for FUZZTIME (default 30s; try FUZZTIME=5m); new crashers land in testdata/fuzz
 	@for target in $$($(GO) test -list '^Fuzz' ./... | grep -E '^Fuzz'); do \
 		pkg=$$(grep -rl "func $$target(" --include='*_test.go' internal functions | head -1 | xargs dirname); \
 		echo "fuzz $$target in ./$$pkg for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg >/dev/null || exit 1; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg 2>&1) || { \
+			echo "$$out" | tail -40; \
+			echo "fuzz $$target failed; the failing input is saved under ./$$pkg/testdata/fuzz/$$target:"; \
+			git status --short --untracked-files=all -- ./$$pkg/testdata/fuzz; exit 1; }; \
 	done
 
 .PHONY: bench
@@ -105,11 +148,13 @@ soak: tools ## the reliability suite's long forms (HUB_SOAK=1) against local ser
 	HUB_SOAK=1 HUB_REQUIRE_INTEGRATION=1 $(WITH_AWS) $(GO) test -count=1 -v -timeout 30m ./internal/reliability/
 
 .PHONY: lint
-lint: $(GOLANGCI) ## gofmt, go vet, golangci-lint and terraform fmt
+lint: $(GOLANGCI) $(TFLINT) $(TFLINT_AWS) ## gofmt, go vet, golangci-lint, terraform fmt and tflint with the AWS ruleset
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags iamrecord ./internal/app/
 	$(GOLANGCI) run ./...
 	@if command -v terraform >/dev/null; then TF_CLI_CONFIG_FILE=/dev/null terraform fmt -check -recursive terraform; else echo "terraform not found: terraform fmt skipped" >&2; exit 1; fi
+	TFLINT_PLUGIN_DIR=$(TFLINT_PLUGINS) $(TFLINT) --config $(CURDIR)/.tflint.hcl --chdir terraform --recursive
 
 LOCALSTACK_COMPOSE := infra/localstack/docker-compose.yml
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -57,12 +58,15 @@ func rieBinary(t *testing.T) string {
 	return ""
 }
 
-// buildBootstrap builds a function exactly as `make build` does, for the host
-// architecture so that the emulator can run it.
+// buildBootstrap builds a function as `make build` does, for the host
+// architecture so that the emulator can run it, plus the iamrecord tag: with
+// HUB_IAM_RECORD_DIR set (make test) the bootstrap records the AWS calls it
+// makes, which infra/iamcheck holds to Terraform's action sets. Without the
+// variable the recorder does nothing.
 func buildBootstrap(t *testing.T, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-tags", "lambda.norpc,iamrecord", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
@@ -181,10 +185,13 @@ func TestIngestBootstrapUnderTheEmulator(t *testing.T) {
 	queueURL := aws.ToString(q.QueueUrl)
 	const stripeSecret, monetbilSecret = "whsec_rie", "mb_rie"
 
+	// As on AWS, the secrets come from SSM by parameter name.
+	ssmURL := parameterStore(t, map[string]string{"/rie/stripe": stripeSecret, "/rie/monetbil": monetbilSecret})
 	emu := startEmulator(t, buildBootstrap(t, "./ingest"), []string{
 		"QUEUE_URL=" + queueURL,
-		"STRIPE_WEBHOOK_SECRET=" + stripeSecret,
-		"MONETBIL_SERVICE_SECRET=" + monetbilSecret,
+		"STRIPE_WEBHOOK_SECRET_PARAM=/rie/stripe",
+		"MONETBIL_SERVICE_SECRET_PARAM=/rie/monetbil",
+		"AWS_ENDPOINT_URL_SSM=" + ssmURL,
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 	})
 
@@ -238,6 +245,41 @@ func TestIngestBootstrapUnderTheEmulator(t *testing.T) {
 			t.Fatalf("Stripe payload changed: %q", p)
 		}
 	}
+}
+
+// parameterStore serves SSM's GetParameters for the given SecureStrings on a
+// loopback port. No local SSM server exists; this one answers only the call
+// the ingest makes, and refuses it without decryption, which would hand the
+// function ciphertext on AWS.
+func parameterStore(t *testing.T, params map[string]string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Names          []string
+			WithDecryption bool
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameters" || json.NewDecoder(r.Body).Decode(&in) != nil || !in.WithDecryption {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"__type":"ValidationException","message":"want GetParameters with WithDecryption, got %s"}`, r.Header.Get("X-Amz-Target"))
+			return
+		}
+		type param struct{ Name, Type, Value string }
+		out := struct {
+			Parameters        []param
+			InvalidParameters []string
+		}{Parameters: []param{}, InvalidParameters: []string{}}
+		for _, n := range in.Names {
+			if v, ok := params[n]; ok {
+				out.Parameters = append(out.Parameters, param{n, "SecureString", v})
+			} else {
+				out.InvalidParameters = append(out.InvalidParameters, n)
+			}
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 func TestProcessorBootstrapUnderTheEmulator(t *testing.T) {

@@ -27,6 +27,18 @@ locals {
   ]
 
   lambda_log_level = upper(var.log_level)
+
+  # A batch's records run at once: a record waiting for a slot would start after the
+  # invocation's deadline and spend an attempt without running its job.
+  batch_concurrency              = coalesce(var.batch_concurrency, var.batch_size)
+  processor_reserved_concurrency = coalesce(var.processor_reserved_concurrency, var.maximum_concurrency)
+
+  # Time of one processor invocation on a full batch, on AWS: BENCHMARKS.md P4 measured 30 ms for
+  # 10 Stripe events at once against DynamoDB Local (4 round trips each); on AWS each DynamoDB
+  # round trip is 5-10 ms and a Monetbil job waits for checkPayment (~200 ms, its slowest record
+  # sets the batch's time). 250 ms covers a batch with a Monetbil event; a Stripe-only batch
+  # (1 write each after the store redesign) takes ~40 ms.
+  batch_seconds_assumed = 0.25
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -56,13 +68,16 @@ module "storage" {
 module "ingest" {
   source = "./modules/function"
 
-  name               = "${var.name_prefix}-ingest"
-  description        = "Verifies Stripe and Monetbil webhooks and enqueues them."
-  filename           = local.ingest_zip
-  memory_size        = var.ingest_memory_size
-  timeout            = var.ingest_timeout
-  log_retention_days = var.log_retention_days
-  log_level          = local.lambda_log_level
+  name                           = "${var.name_prefix}-ingest"
+  description                    = "Verifies Stripe and Monetbil webhooks and enqueues them."
+  filename                       = local.ingest_zip
+  memory_size                    = var.ingest_memory_size
+  timeout                        = var.ingest_timeout
+  reserved_concurrent_executions = var.ingest_reserved_concurrency
+  log_retention_days             = var.log_retention_days
+  log_level                      = local.lambda_log_level
+  system_log_level               = var.lambda_system_log_level
+  log_group_class                = var.log_group_class
 
   environment = {
     QUEUE_URL                     = module.queue.queue_url
@@ -72,87 +87,52 @@ module "ingest" {
     MAX_MESSAGE_BYTES             = tostring(module.queue.settings.main.max_message_size)
   }
 
-  policy_statements = [
-    {
-      sid       = "EnqueueEvents"
-      actions   = ["sqs:SendMessage"]
-      resources = [module.queue.queue_arn]
-    },
-    {
-      sid       = "ReadWebhookSecrets"
-      actions   = ["ssm:GetParameter"]
-      resources = local.secret_param_arns
-    },
-    {
-      sid       = "DecryptWebhookSecrets"
-      actions   = ["kms:Decrypt"]
-      resources = [local.ssm_kms_key_arn]
-      conditions = [{
-        test     = "StringEquals"
-        variable = "kms:ViaService"
-        values   = ["ssm.${local.region}.amazonaws.com"]
-      }]
-    },
-  ]
+  policy_statements = local.iam_statements.ingest
 }
 
 module "processor" {
   source = "./modules/function"
 
-  name               = "${var.name_prefix}-processor"
-  description        = "Processes queued payment events into DynamoDB."
-  filename           = local.processor_zip
-  memory_size        = var.processor_memory_size
-  timeout            = var.processor_timeout
-  log_retention_days = var.log_retention_days
-  log_level          = local.lambda_log_level
+  name                           = "${var.name_prefix}-processor"
+  description                    = "Processes queued payment events into DynamoDB."
+  filename                       = local.processor_zip
+  memory_size                    = var.processor_memory_size
+  timeout                        = var.processor_timeout
+  reserved_concurrent_executions = local.processor_reserved_concurrency
+  log_retention_days             = var.log_retention_days
+  log_level                      = local.lambda_log_level
+  system_log_level               = var.lambda_system_log_level
+  log_group_class                = var.log_group_class
 
+  # Exactly what internal/config reads for the processor: no more (a variable nothing reads
+  # misleads whoever changes it).
   environment = {
-    QUEUE_URL               = module.queue.queue_url
-    DLQ_URL                 = module.queue.dlq_url
-    EVENTS_TABLE            = module.storage.events_table_name
-    TRANSACTIONS_TABLE      = module.storage.transactions_table_name
-    BACKOFF_SECONDS         = join(",", [for s in var.backoff_seconds : tostring(s)])
-    MAX_ATTEMPTS            = tostring(var.max_receive_count)
-    JOB_TIMEOUT_SECONDS     = tostring(var.job_timeout_seconds)
-    MONETBIL_API_URL        = var.monetbil_api_url
-    MONETBIL_ALLOW_TESTMODE = tostring(var.monetbil_allow_testmode)
-    LOG_LEVEL               = var.log_level
+    QUEUE_URL                     = module.queue.queue_url
+    EVENTS_TABLE                  = module.storage.events_table_name
+    TRANSACTIONS_TABLE            = module.storage.transactions_table_name
+    BACKOFF_SECONDS               = join(",", [for s in var.backoff_seconds : tostring(s)])
+    MAX_ATTEMPTS                  = tostring(var.max_receive_count)
+    JOB_TIMEOUT_SECONDS           = tostring(var.job_timeout_seconds)
+    BATCH_CONCURRENCY             = tostring(local.batch_concurrency)
+    MONETBIL_API_URL              = var.monetbil_api_url
+    MONETBIL_ALLOW_TESTMODE       = tostring(var.monetbil_allow_testmode)
+    STRIPE_MODE                   = var.stripe_mode
+    REQUIRE_EXPECTED_TRANSACTIONS = tostring(var.require_expected_transactions)
+    LOG_LEVEL                     = var.log_level
   }
 
-  policy_statements = [
-    {
-      sid = "ConsumeQueue"
-      actions = [
-        "sqs:ReceiveMessage",
-        "sqs:DeleteMessage",
-        "sqs:ChangeMessageVisibility",
-        "sqs:GetQueueAttributes",
-      ]
-      resources = [module.queue.queue_arn]
-    },
-    {
-      sid = "ReadWriteTables"
-      actions = [
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:ConditionCheckItem",
-      ]
-      resources = [module.storage.events_table_arn, module.storage.transactions_table_arn]
-    },
-  ]
+  policy_statements = local.iam_statements.processor
 }
 
 # The processor reads the queue through an event source mapping.
 #
-# Concurrency is capped with scaling_config.maximum_concurrency, NOT with reserved concurrency
-# on the function: with reserved concurrency the SQS pollers keep receiving messages and then
-# get throttled invoking the function, and every such throttled receive still counts towards
-# ApproximateReceiveCount. With maxReceiveCount 3, a burst of throttles would dead-letter
-# perfectly healthy messages that were never processed. maximum_concurrency makes the pollers
-# themselves stop at N concurrent invocations, so no receive is wasted. It is the Lambda
-# counterpart of Supervisor's numprocs=2 for the long-running worker.
+# Concurrency is capped with scaling_config.maximum_concurrency: the pollers themselves stop at
+# N concurrent invocations, so no message is received for an invocation that cannot run. The
+# function's reserved concurrency (processor_reserved_concurrency, by default equal to
+# maximum_concurrency, as AWS advises when both are used) then only guarantees those N: without
+# it, other functions exhausting the account's pool would throttle the processor, and every
+# throttled receive counts towards maxReceiveCount 3. Reserved concurrency BELOW
+# maximum_concurrency is what throttles, and a validation refuses it.
 resource "aws_lambda_event_source_mapping" "processor" {
   event_source_arn                   = module.queue.queue_arn
   function_name                      = module.processor.function_arn
@@ -199,8 +179,11 @@ resource "aws_apigatewayv2_route" "webhooks" {
   target    = "integrations/${aws_apigatewayv2_integration.ingest[0].id}"
 }
 
+# Off by default (api_access_log): the ingest already logs one line per request it serves
+# (provider, status, latency), and what API Gateway answers itself (429, 404) is counted in its
+# metrics. Turn it on while investigating: it costs about $0.21 per million webhooks.
 resource "aws_cloudwatch_log_group" "api_access" {
-  count = var.create_http_api ? 1 : 0
+  count = var.create_http_api && var.api_access_log ? 1 : 0
 
   name              = "/aws/apigateway/${var.name_prefix}-webhooks"
   retention_in_days = var.log_retention_days
@@ -218,24 +201,27 @@ resource "aws_apigatewayv2_stage" "default" {
     throttling_rate_limit  = var.api_throttling_rate_limit
   }
 
-  access_log_settings {
-    destination_arn = aws_cloudwatch_log_group.api_access[0].arn
-    format = jsonencode({
-      requestId          = "$context.requestId"
-      requestTime        = "$context.requestTime"
-      ip                 = "$context.identity.sourceIp"
-      userAgent          = "$context.identity.userAgent"
-      httpMethod         = "$context.httpMethod"
-      routeKey           = "$context.routeKey"
-      path               = "$context.path"
-      status             = "$context.status"
-      responseLength     = "$context.responseLength"
-      responseLatency    = "$context.responseLatency"
-      integrationStatus  = "$context.integrationStatus"
-      integrationLatency = "$context.integrationLatency"
-      integrationError   = "$context.integrationErrorMessage"
-      errorMessage       = "$context.error.message"
-    })
+  dynamic "access_log_settings" {
+    for_each = var.api_access_log ? [1] : []
+    content {
+      destination_arn = aws_cloudwatch_log_group.api_access[0].arn
+      format = jsonencode({
+        requestId          = "$context.requestId"
+        requestTime        = "$context.requestTime"
+        ip                 = "$context.identity.sourceIp"
+        userAgent          = "$context.identity.userAgent"
+        httpMethod         = "$context.httpMethod"
+        routeKey           = "$context.routeKey"
+        path               = "$context.path"
+        status             = "$context.status"
+        responseLength     = "$context.responseLength"
+        responseLatency    = "$context.responseLatency"
+        integrationStatus  = "$context.integrationStatus"
+        integrationLatency = "$context.integrationLatency"
+        integrationError   = "$context.integrationErrorMessage"
+        errorMessage       = "$context.error.message"
+      })
+    }
   }
 }
 

@@ -27,6 +27,15 @@ locals {
       statistic   = "Maximum"
       threshold   = 0
     }
+    dlq-oldest-message-age = {
+      description = "The DLQ's oldest message is older than ${var.dlq_oldest_message_age_threshold_seconds} s: SQS drops it 14 days after its first enqueue. Redrive it (hubctl failed retry) or export it now."
+      namespace   = "AWS/SQS"
+      metric      = "ApproximateAgeOfOldestMessage"
+      dimensions  = { QueueName = module.queue.dlq_name }
+      statistic   = "Maximum"
+      threshold   = var.dlq_oldest_message_age_threshold_seconds
+      period      = 300
+    }
     queue-oldest-message-age = {
       description = "The oldest message in the main queue is older than ${var.oldest_message_age_threshold_seconds} s: the processor is stuck or too slow."
       namespace   = "AWS/SQS"
@@ -69,6 +78,38 @@ locals {
     }
   }
 
+  providers = ["stripe", "monetbil"]
+
+  # The hub's own metrics, written in Embedded Metric Format inside the functions' log lines
+  # (namespace PaymentsHub, dimension provider).
+  hub_alarms = merge(
+    { for p in local.providers : "${p}-webhooks-rejected" => {
+      description = "More than ${var.webhook_rejections_alarm_threshold} ${p} webhooks rejected in 5 minutes: a wrong or rotated secret, or someone forging requests. See the ingest's log lines for the reason."
+      namespace   = local.hub_namespace
+      metric      = "WebhooksRejected"
+      dimensions  = { provider = p }
+      statistic   = "Sum"
+      threshold   = var.webhook_rejections_alarm_threshold
+      period      = 300
+    } },
+    { for p in local.providers : "${p}-events-mismatch" => {
+      description = "A ${p} event disagreed with the provider's own answer or an earlier binding and changed nothing (outcome mismatch): a possible forgery. hubctl events get shows the fields."
+      namespace   = local.hub_namespace
+      metric      = "EventsMismatch"
+      dimensions  = { provider = p }
+      statistic   = "Sum"
+      threshold   = 0
+    } },
+    { for p in local.providers : "${p}-events-amount-mismatch" => {
+      description = "A confirmed ${p} payment's amount or currency differs from the expected transaction's (outcome amount_mismatch): it was not applied."
+      namespace   = local.hub_namespace
+      metric      = "EventsAmountMismatch"
+      dimensions  = { provider = p }
+      statistic   = "Sum"
+      threshold   = 0
+    } },
+  )
+
   api_alarms = {
     for k, v in {
       api-5xx = {
@@ -84,7 +125,7 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
-  for_each = merge(local.alarms, local.api_alarms)
+  for_each = merge(local.alarms, local.hub_alarms, local.api_alarms)
 
   alarm_name          = "${var.name_prefix}-${each.key}"
   alarm_description   = each.value.description
@@ -92,7 +133,7 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   metric_name         = each.value.metric
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
-  period              = 60
+  period              = try(each.value.period, 60)
   evaluation_periods  = 1
   threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
@@ -103,6 +144,12 @@ resource "aws_cloudwatch_metric_alarm" "this" {
 
 locals {
   dashboard_name = var.name_prefix
+  hub_namespace  = "PaymentsHub"
+
+  # [namespace, metric, "provider", p] for each provider.
+  by_provider = { for m in ["WebhooksAccepted", "WebhooksRejected", "EventsProcessed", "EventsDuplicate", "EventsRetried", "EventsFailed", "EventsMismatch", "EventsAmountMismatch", "ReceiptToAppliedMs"] :
+    m => [for p in local.providers : [local.hub_namespace, m, "provider", p, { label = "${p} ${m}" }]]
+  }
 
   fn_names = [module.ingest.function_name, module.processor.function_name]
 
@@ -181,6 +228,53 @@ locals {
         metrics = concat(
           [for f in local.fn_names : ["AWS/Lambda", "Duration", "FunctionName", f, { stat = "Average", label = "${f} avg" }]],
           [for f in local.fn_names : ["AWS/Lambda", "Duration", "FunctionName", f, { stat = "Maximum", label = "${f} max" }]],
+        )
+      }
+    },
+    {
+      type = "metric", x = 0, y = 12, width = 8, height = 6
+      properties = {
+        title   = "Webhooks accepted and rejected (per minute)"
+        region  = local.region
+        view    = "timeSeries"
+        stat    = "Sum"
+        period  = 60
+        metrics = concat(local.by_provider.WebhooksAccepted, local.by_provider.WebhooksRejected)
+      }
+    },
+    {
+      type = "metric", x = 8, y = 12, width = 8, height = 6
+      properties = {
+        title  = "Events processed, duplicate, retried, failed (per minute)"
+        region = local.region
+        view   = "timeSeries"
+        stat   = "Sum"
+        period = 60
+        metrics = concat(local.by_provider.EventsProcessed, local.by_provider.EventsDuplicate,
+        local.by_provider.EventsRetried, local.by_provider.EventsFailed)
+      }
+    },
+    {
+      type = "metric", x = 16, y = 12, width = 8, height = 6
+      properties = {
+        title   = "Mismatches (not applied)"
+        region  = local.region
+        view    = "timeSeries"
+        stat    = "Sum"
+        period  = 60
+        metrics = concat(local.by_provider.EventsMismatch, local.by_provider.EventsAmountMismatch)
+      }
+    },
+    {
+      type = "metric", x = 0, y = 18, width = 12, height = 6
+      properties = {
+        title  = "Receipt to applied (ms), p50 and p99"
+        region = local.region
+        view   = "timeSeries"
+        period = 60
+        metrics = concat(
+          [for m in local.by_provider.ReceiptToAppliedMs : concat(slice(m, 0, 4), [{ stat = "p50", label = "${m[3]} p50" }])],
+          [for m in local.by_provider.ReceiptToAppliedMs : concat(slice(m, 0, 4), [{ stat = "p99", label = "${m[3]} p99" }])],
         )
       }
     },

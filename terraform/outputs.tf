@@ -77,3 +77,30 @@ output "hubctl_env" {
     export AWS_REGION=${local.region}
   EOT
 }
+
+output "ingest_function_url" {
+  description = "The ingest's function URL (create_function_url), the alternative front door: register <url>webhooks/stripe and <url>webhooks/monetbil. null without it."
+  value       = one(aws_lambda_function_url.ingest[*].function_url)
+}
+
+output "operator_policy_json" {
+  description = "The IAM policy an on-call engineer's role needs for hubctl against this deployment (status, failed jobs, transactions get, events get)."
+  value       = local.operator_policy_json
+}
+
+output "operator_policy_arn" {
+  description = "ARN of the managed operator policy (create_operator_policy), or null."
+  value       = one(aws_iam_policy.operator[*].arn)
+}
+
+# What the settings sustain, from the measured time per batch (terraform/README.md, Scale).
+output "capacity" {
+  description = "Webhooks/s the API accepts (rate, burst) and the processor drains at the assumed time per batch."
+  value = {
+    api_rate_per_second         = var.api_throttling_rate_limit
+    api_burst                   = var.api_throttling_burst_limit
+    batch_seconds_assumed       = local.batch_seconds_assumed
+    processor_events_per_second = floor(var.maximum_concurrency * var.batch_size / local.batch_seconds_assumed)
+    processor_reserved          = local.processor_reserved_concurrency
+  }
+}

@@ -53,6 +53,28 @@ variable "log_retention_days" {
   default     = 30
 }
 
+variable "lambda_system_log_level" {
+  description = "Lambda's filter for its platform records (DEBUG, INFO, WARN). WARN, the default, drops the START/REPORT lines of every invocation (about 40 % of the log bytes per webhook); the metrics do not come from them. The functions' own lines follow log_level."
+  type        = string
+  default     = "WARN"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN"], var.lambda_system_log_level)
+    error_message = "lambda_system_log_level must be DEBUG, INFO or WARN."
+  }
+}
+
+variable "log_group_class" {
+  description = "Class of the functions' log groups. STANDARD: the functions' log lines carry the hub's metrics in Embedded Metric Format, which the INFREQUENT_ACCESS class does not extract (nor metric filters); INFREQUENT_ACCESS halves the ingestion price and loses those metrics and the alarms on them."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "INFREQUENT_ACCESS"], var.log_group_class)
+    error_message = "log_group_class must be STANDARD or INFREQUENT_ACCESS."
+  }
+}
+
 # ---------------------------------------------------------------------------------------------
 # Queue
 # ---------------------------------------------------------------------------------------------
@@ -83,6 +105,17 @@ variable "max_receive_count" {
   description = "Attempts per message before it is dead-lettered (redrive maxReceiveCount; the processor's MAX_ATTEMPTS)."
   type        = number
   default     = 3
+}
+
+variable "dlq_oldest_message_age_threshold_seconds" {
+  description = "Alarm when the DLQ's oldest message is older than this (s): a dead-lettered message keeps its original enqueue time and is dropped 14 days after it, so the default (11 days) leaves 3 days to redrive or export it."
+  type        = number
+  default     = 950400
+
+  validation {
+    condition     = var.dlq_oldest_message_age_threshold_seconds >= 60 && var.dlq_oldest_message_age_threshold_seconds < 1209600
+    error_message = "dlq_oldest_message_age_threshold_seconds must be at least 60 and below the DLQ's 14-day (1209600 s) retention, or the alarm comes after the messages are gone."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -128,6 +161,17 @@ variable "ingest_timeout" {
   }
 }
 
+variable "ingest_reserved_concurrency" {
+  description = "Reserved concurrency of the ingest function; -1 (default) leaves it in the account's pool. With create_function_url it is the only cap on the intake (no stage throttle): Lambda answers 429 above it, and the providers retry."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.ingest_reserved_concurrency >= -1
+    error_message = "ingest_reserved_concurrency must be -1 (unreserved) or at least 0."
+  }
+}
+
 variable "processor_memory_size" {
   description = "Memory (MB) of the processor function."
   type        = number
@@ -142,6 +186,17 @@ variable "processor_timeout" {
   validation {
     condition     = var.processor_timeout >= 1 && var.processor_timeout <= var.queue_visibility_timeout
     error_message = "processor_timeout must be between 1 and queue_visibility_timeout (60 s by default): Lambda refuses an SQS event source whose visibility timeout is less than the function timeout."
+  }
+}
+
+variable "processor_reserved_concurrency" {
+  description = "Reserved concurrency of the processor. null (default): equal to maximum_concurrency, as AWS advises when both are set, so that other functions exhausting the account's pool cannot throttle the processor (a throttled receive still spends one of the 3 attempts)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.processor_reserved_concurrency == null || try(var.processor_reserved_concurrency >= var.maximum_concurrency, false)
+    error_message = "processor_reserved_concurrency must be null or at least maximum_concurrency: below it the mapping's pollers receive messages for invocations Lambda then throttles, and each throttled receive spends an attempt."
   }
 }
 
@@ -197,6 +252,23 @@ variable "monetbil_allow_testmode" {
   default     = false
 }
 
+variable "stripe_mode" {
+  description = "STRIPE_MODE of the processor: live or test. An event whose livemode is the other mode is recorded, never applied."
+  type        = string
+  default     = "live"
+
+  validation {
+    condition     = contains(["live", "test"], var.stripe_mode)
+    error_message = "stripe_mode must be live or test."
+  }
+}
+
+variable "require_expected_transactions" {
+  description = "REQUIRE_EXPECTED_TRANSACTIONS of the processor: when true, events for transactions the hub was not told to expect are recorded as unknown_transaction and create nothing."
+  type        = bool
+  default     = false
+}
+
 # ---------------------------------------------------------------------------------------------
 # Event source mapping
 # ---------------------------------------------------------------------------------------------
@@ -213,20 +285,38 @@ variable "batch_size" {
 }
 
 variable "maximum_batching_window_in_seconds" {
-  description = "How long Lambda may wait to fill a batch."
+  description = "How long Lambda may wait to fill a batch. Under load batches fill at once and it costs nothing; at a trickle, 10 s makes batches of several messages (a quarter of the invocations and deletes at 0.4 webhooks/s) for at most 10 s more latency."
   type        = number
-  default     = 1
+  default     = 10
 
   validation {
     condition     = var.maximum_batching_window_in_seconds >= 0 && var.maximum_batching_window_in_seconds <= 300
     error_message = "maximum_batching_window_in_seconds must be between 0 and 300."
   }
+
+  # The pollers hold a received message while the window fills, then the invocation runs:
+  # both inside the visibility timeout, or the message reappears while it is being processed.
+  validation {
+    condition     = var.processor_timeout + var.maximum_batching_window_in_seconds <= var.queue_visibility_timeout
+    error_message = "processor_timeout + maximum_batching_window_in_seconds must not exceed queue_visibility_timeout: a message is received when the window opens and must stay hidden until its invocation ends."
+  }
+}
+
+variable "batch_concurrency" {
+  description = "Records of one batch processed at once (BATCH_CONCURRENCY). null (default): batch_size, so that no record waits for a slot past the invocation's deadline."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.batch_concurrency == null || try(var.batch_concurrency >= 1 && var.batch_concurrency <= var.batch_size, false)
+    error_message = "batch_concurrency must be null or between 1 and batch_size."
+  }
 }
 
 variable "maximum_concurrency" {
-  description = "Most concurrent processor invocations the SQS mapping may run (the counterpart of Supervisor's numprocs=2)."
+  description = "Most concurrent processor invocations the SQS mapping may run (the counterpart of Supervisor's numprocs). 40 drains about 1,600 webhooks/s at 250 ms per batch of 10: 1.6 x the API's rate limit (terraform/README.md, Scale)."
   type        = number
-  default     = 2
+  default     = 40
 
   validation {
     condition     = var.maximum_concurrency >= 2 && var.maximum_concurrency <= 1000
@@ -245,15 +335,43 @@ variable "create_http_api" {
 }
 
 variable "api_throttling_burst_limit" {
-  description = "Burst limit of the API's $default stage."
+  description = "Burst limit (token bucket size) of the API's $default stage."
   type        = number
-  default     = 100
+  default     = 2000
 }
 
 variable "api_throttling_rate_limit" {
-  description = "Steady-state requests per second of the API's $default stage."
+  description = "Steady-state requests per second of the API's $default stage: 500 webhooks/s sustained with bursts of 1,000/s accepted for as long as they last (the account's regional limit is 10,000/s)."
   type        = number
-  default     = 50
+  default     = 1000
+}
+
+variable "api_access_log" {
+  description = "Write the HTTP API's access log. Off by default: the ingest logs every request it serves and API Gateway's metrics count what it answers itself (429, 404); about $0.21 per million webhooks when on."
+  type        = bool
+  default     = false
+}
+
+variable "create_function_url" {
+  description = "Also create a Lambda function URL for the ingest, the cheaper front door ($1.00 per million less): no stage throttle (set ingest_reserved_concurrency), no access log. API Gateway stays the default and the URL the outputs name."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Operators
+# ---------------------------------------------------------------------------------------------
+
+variable "create_operator_policy" {
+  description = "Create the managed policy <prefix>-operator (terraform output operator_policy_json) for on-call engineers' roles."
+  type        = bool
+  default     = false
+}
+
+variable "operator_principal_arns" {
+  description = "IAM role ARNs of the operators who redrive the DLQ: besides the ingest function, the only principals the main queue's policy lets send (a message move task sends with its starter's permissions)."
+  type        = list(string)
+  default     = []
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -264,6 +382,12 @@ variable "alarm_email" {
   description = "E-mail address subscribed to the alarm topic (confirm the subscription mail). Empty: no subscription."
   type        = string
   default     = ""
+}
+
+variable "webhook_rejections_alarm_threshold" {
+  description = "Alarm when one provider's rejected webhooks (bad signature, stale, malformed) exceed this in 5 minutes: a wrong or rotated secret rejects every webhook."
+  type        = number
+  default     = 10
 }
 
 variable "oldest_message_age_threshold_seconds" {

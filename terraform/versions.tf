@@ -1,7 +1,7 @@
 terraform {
-  # 1.9+ is needed in practice for the cross-variable validations (processor_timeout against
-  # queue_visibility_timeout); 1.7 is the floor for `terraform test` with mock providers.
-  required_version = ">= 1.7"
+  # 1.9: validations that refer to other variables (processor_timeout against
+  # queue_visibility_timeout, ...) are only allowed from 1.9 on.
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {

@@ -41,7 +41,7 @@ times first, to watch the retries.`,
 				return usagef("%v", err)
 			}
 			paymentID, client := form.Get("transaction_id"), httpClient()
-			if err := tellSandbox(cmd.Context(), c, client, o.base(c), paymentID, status, failConfirm); err != nil {
+			if err := tellSandbox(cmd.Context(), c, client, o.base(c), form, status, failConfirm); err != nil {
 				return err
 			}
 			header := http.Header{}
@@ -58,8 +58,11 @@ times first, to watch the retries.`,
 // tellSandbox asks the dev sandbox to confirm the payment. Against any
 // other intake there is no sandbox: say so and carry on, unless failures
 // were asked for.
-func tellSandbox(ctx context.Context, c *cli, client *http.Client, base, paymentID, status string, fails int) error {
-	reg := url.Values{"paymentId": {paymentID}, "status": {status}, "fail": {fmt.Sprint(fails)}}
+func tellSandbox(ctx context.Context, c *cli, client *http.Client, base string, form url.Values, status string, fails int) error {
+	// checkPayment answers with the payment's reference, amount and
+	// currency: the hub checks them against the notification.
+	reg := url.Values{"paymentId": {form.Get("transaction_id")}, "status": {status}, "fail": {fmt.Sprint(fails)},
+		"payment_ref": {form.Get("payment_ref")}, "amount": {form.Get("amount")}, "currency": {form.Get("currency")}}
 	resp, err := webhooktest.Post(ctx, client, base+sandbox.Prefix+sandbox.RegisterPath, "application/x-www-form-urlencoded", []byte(reg.Encode()), nil)
 	if err == nil && resp.Status == http.StatusNoContent {
 		return nil

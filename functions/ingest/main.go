@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	log := logging.FromEnv()
+	log := app.LambdaLogger(os.Stdout, os.Getenv)
 	handler, err := app.IngestHandler(context.Background(), os.Getenv, log)
 	if err != nil {
 		log.Error("cannot start", logging.Err(err))

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -23,6 +24,7 @@ import (
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/jobs"
 	"github.com/payments-hub/hub/internal/lambdasqs"
+	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/processing"
 	"github.com/payments-hub/hub/internal/provision"
@@ -72,6 +74,27 @@ func LoadAWS(ctx context.Context, component string) (AWS, error) {
 			o.DisableValidateResponseChecksum = o.BaseEndpoint != nil
 		}),
 	}, nil
+}
+
+// Logger returns the JSON logger of a command at LOG_LEVEL. An invalid level
+// is reported on the logger and info is used, so that a typo in a
+// configuration never silences it.
+func Logger(w io.Writer, getenv config.Getenv) *slog.Logger {
+	level, err := config.LogLevel(getenv)
+	return warnLevel(logging.New(w, logging.FormatJSON, level), err)
+}
+
+// LambdaLogger is Logger for a Lambda function: CloudWatch stamps the time.
+func LambdaLogger(w io.Writer, getenv config.Getenv) *slog.Logger {
+	level, err := config.LogLevel(getenv)
+	return warnLevel(logging.NewLambda(w, level), err)
+}
+
+func warnLevel(log *slog.Logger, err error) *slog.Logger {
+	if err != nil {
+		log.Warn("invalid LOG_LEVEL, using info", logging.Err(err))
+	}
+	return log
 }
 
 // Store returns the DynamoDB store.

@@ -9,6 +9,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -138,3 +139,16 @@ func intVar(getenv Getenv, name string, def, lo, hi int, unit string, p *problem
 
 // seconds turns a whole number of seconds into a duration.
 func seconds(n int) time.Duration { return time.Duration(n) * time.Second }
+
+// LogLevel reads LOG_LEVEL (debug, info, warn, error; default info).
+func LogLevel(getenv Getenv) (slog.Level, error) {
+	var l slog.Level
+	s := strings.TrimSpace(getenv(EnvLogLevel))
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo, fmt.Errorf("%s %q is not one of debug, info, warn, error", EnvLogLevel, s)
+	}
+	return l, nil
+}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/retry"
 )
 
@@ -115,7 +114,7 @@ func (h Hubctl) MonetbilSecret() (string, error) {
 func (h Hubctl) DevSecrets() (stripe, monetbil string) { return h.stripeSecret, h.monetbilSecret }
 
 // LogLevel reads LOG_LEVEL (default info).
-func (h Hubctl) LogLevel() (slog.Level, error) { return logging.ParseLevel(h.getenv(EnvLogLevel)) }
+func (h Hubctl) LogLevel() (slog.Level, error) { return LogLevel(h.getenv) }
 
 // Policy reads the retry schedule (BACKOFF_SECONDS, MAX_ATTEMPTS).
 func (h Hubctl) Policy() (retry.Policy, error) { return RetryPolicy(h.getenv) }

@@ -31,9 +31,16 @@ const (
 	AttrEventKey      = "event_key"
 	AttrTransactionID = "transaction_id"
 	// AttrRedrive is set on a message the hub moved back from the DLQ
-	// (its value says how: "manual", "auto:<round>"), so that the
-	// processor closes the event's failure record when it succeeds.
+	// (its value says how: RedriveManual, or RedriveAuto followed by the
+	// round), so that the processor closes the event's failure record, and
+	// ends the round, when it succeeds.
 	AttrRedrive = "redrive"
+)
+
+// Values of AttrRedrive.
+const (
+	RedriveManual = "manual"
+	RedriveAuto   = "auto:"
 )
 
 // Envelope is one verified webhook as queued. Payload holds the raw request

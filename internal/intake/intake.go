@@ -103,11 +103,40 @@ type Response struct {
 
 // outcome is what is logged for one request.
 type outcome struct {
-	attrs []slog.Attr
-	err   error
+	attrs    []slog.Attr
+	err      error
+	provider string // set once the route names one
+	reason   string // why the request was rejected
 }
 
 func (o *outcome) add(a ...slog.Attr) { o.attrs = append(o.attrs, a...) }
+
+// reject records why a request was refused.
+func (o *outcome) reject(reason string, err error) {
+	o.reason, o.err = reason, err
+	o.add(slog.String("outcome", "rejected"), slog.String("reason", reason))
+}
+
+// The intake's CloudWatch metrics (Embedded Metric Format, in the one line
+// each request is logged with): accepted and rejected webhooks by provider,
+// and rejections by reason. A wrong or rotated secret shows as every
+// webhook of a provider rejected with signature_mismatch.
+const (
+	MetricAccepted = "WebhooksAccepted"
+	MetricRejected = "WebhooksRejected"
+)
+
+func (o *outcome) metrics(now time.Time, status int) []slog.Attr {
+	switch {
+	case o.provider == "":
+		return nil
+	case status >= 200 && status < 300:
+		return logging.Metrics(now, nil, [][]string{{"provider"}}, logging.Count(MetricAccepted, 1))
+	case status >= 400 && status < 500:
+		return logging.Metrics(now, nil, [][]string{{"provider"}, {"provider", "reason"}}, logging.Count(MetricRejected, 1))
+	}
+	return nil // 5xx: the queue is unavailable, counted by API Gateway's 5xx
+}
 
 // Handle routes and answers one request, and logs one line for it.
 func (s *Service) Handle(ctx context.Context, req Request) Response {
@@ -130,6 +159,7 @@ func (s *Service) Handle(ctx context.Context, req Request) Response {
 	if o.err != nil {
 		attrs = append(attrs, logging.Err(o.err))
 	}
+	attrs = append(attrs, o.metrics(s.cfg.Now(), resp.Status)...)
 	s.cfg.Logger.LogAttrs(ctx, level, "webhook", attrs...)
 	return resp
 }
@@ -151,15 +181,16 @@ func (s *Service) route(ctx context.Context, req Request, o *outcome) Response {
 		r.Header.Set("Allow", http.MethodPost)
 		return r
 	}
+	o.provider = map[string]string{PathStripe: envelope.ProviderStripe, PathMonetbil: envelope.ProviderMonetbil}[req.Path]
+	o.add(slog.String("provider", o.provider))
 	if req.BodyTooLarge || len(req.Body) > MaxBodyBytes {
-		o.add(slog.String("outcome", "rejected"), slog.String("reason", "body_too_large"))
+		o.reject("body_too_large", nil)
 		return jsonError(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("body exceeds %d bytes", MaxBodyBytes))
 	}
 	return handle(ctx, req, o)
 }
 
 func (s *Service) stripe(ctx context.Context, req Request, o *outcome) Response {
-	o.add(slog.String("provider", envelope.ProviderStripe))
 	if err := s.cfg.Stripe.Verify(req.Body, req.Header.Get("Stripe-Signature")); err != nil {
 		return s.stripeRejected(err, o)
 	}
@@ -170,7 +201,7 @@ func (s *Service) stripe(ctx context.Context, req Request, o *outcome) Response 
 	if err != nil {
 		return s.stripeRejected(err, o)
 	}
-	o.add(slog.String("event_id", ev.ID), slog.String("event_type", ev.Type), slog.String("transaction_id", ev.Object.TransactionID))
+	o.add(slog.String("event_id", logging.Cut(ev.ID)), slog.String("event_type", logging.Cut(ev.Type)), slog.String("transaction_id", logging.Cut(ev.Object.TransactionID)))
 	env := envelope.Envelope{
 		Version:       envelope.Version,
 		Provider:      envelope.ProviderStripe,
@@ -192,9 +223,8 @@ func (s *Service) stripeRejected(err error, o *outcome) Response {
 	if errors.As(err, &se) {
 		reason = string(se.Reason)
 	}
-	o.add(slog.String("outcome", "rejected"), slog.String("reason", reason))
 	// The reason is enough for the sender; the detail stays in our log.
-	o.err = err
+	o.reject(reason, err)
 	return jsonError(http.StatusBadRequest, reason, stripeMessage(reason))
 }
 
@@ -217,7 +247,6 @@ func stripeMessage(reason string) string {
 }
 
 func (s *Service) monetbil(ctx context.Context, req Request, o *outcome) Response {
-	o.add(slog.String("provider", envelope.ProviderMonetbil))
 	reject := func(err error) Response {
 		var me *monetbil.Error
 		reason, status := "invalid", http.StatusBadRequest
@@ -227,8 +256,7 @@ func (s *Service) monetbil(ctx context.Context, req Request, o *outcome) Respons
 				status = http.StatusForbidden
 			}
 		}
-		o.add(slog.String("outcome", "rejected"), slog.String("reason", reason))
-		o.err = err
+		o.reject(reason, err)
 		return textResponse(status, reason)
 	}
 	if !utf8.Valid(req.Body) {
@@ -245,8 +273,8 @@ func (s *Service) monetbil(ctx context.Context, req Request, o *outcome) Respons
 	if err != nil {
 		return reject(err)
 	}
-	o.add(slog.String("event_key", n.EventKey()), slog.String("event_type", n.EventType()),
-		slog.String("transaction_id", n.PaymentRef), slog.String("msisdn", monetbil.MaskMSISDN(n.MSISDN)))
+	o.add(slog.String("event_key", logging.Cut(n.EventKey())), slog.String("event_type", logging.Cut(n.EventType())),
+		slog.String("transaction_id", logging.Cut(n.PaymentRef)), slog.String("msisdn", monetbil.MaskMSISDN(logging.Cut(n.MSISDN))))
 	env := envelope.Envelope{
 		Version:       envelope.Version,
 		Provider:      envelope.ProviderMonetbil,
@@ -270,8 +298,7 @@ func (s *Service) enqueue(ctx context.Context, env envelope.Envelope, o *outcome
 	defer cancel()
 	id, err := s.cfg.Queue.Enqueue(ctx, env)
 	if errors.Is(err, ErrTooLarge) {
-		o.add(slog.String("outcome", "rejected"), slog.String("reason", "body_too_large"))
-		o.err = err
+		o.reject("body_too_large", err)
 		return jsonError(http.StatusRequestEntityTooLarge, "body_too_large", "the event is larger than the queue accepts"), false
 	}
 	if err != nil {

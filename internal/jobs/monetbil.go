@@ -27,10 +27,10 @@ type PaymentChecker interface {
 // it, so one genuine notification is enough to forge others.)
 //
 // The event key is "<transaction_id>:<confirmed status>", so an altered copy
-// of a notification is the same event as the original. The payment is bound
-// to the hub transaction it first paid (a Binding), so that one Monetbil
-// payment never pays two transactions, even when the answer does not say
-// which transaction it pays.
+// of a notification is the same event as the original. When the answer does
+// not say which transaction the payment pays, the payment is bound to the
+// hub transaction it was first confirmed for (a Binding), so that one
+// Monetbil payment never pays two transactions.
 type Monetbil struct {
 	Checker PaymentChecker
 	// AllowTestMode applies test-mode payments (codes 7, 8, 9); otherwise
@@ -73,9 +73,16 @@ func (j Monetbil) Decide(ctx context.Context, e envelope.Envelope) (processing.D
 	if !p.At.IsZero() {
 		at = p.At
 	}
+	var binding *store.Binding
+	if p.PaymentRef == "" {
+		// The answer does not say which transaction the payment pays: the
+		// first confirmed pairing holds (one write). When it does say, the
+		// answer itself was checked above, and a binding adds nothing.
+		binding = &store.Binding{Provider: envelope.ProviderMonetbil, ProviderTransactionID: n.TransactionID, TransactionID: t.transactionID}
+	}
 	return processing.Decision{
 		EventKey: key,
-		Binding:  &store.Binding{Provider: envelope.ProviderMonetbil, ProviderTransactionID: n.TransactionID, TransactionID: t.transactionID},
+		Binding:  binding,
 		Change: &transaction.Change{
 			TransactionID: t.transactionID, Status: status, Provider: envelope.ProviderMonetbil, EventKey: key,
 			EventAt: at, Amount: t.amount, Currency: t.currency,

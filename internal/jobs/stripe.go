@@ -58,7 +58,7 @@ func (j Stripe) Decide(ctx context.Context, e envelope.Envelope) (processing.Dec
 	}
 	status, ok := StripeStatus(ev)
 	if !ok {
-		return processing.Decision{Outcome: "ignored"}, nil
+		return processing.Decision{Outcome: processing.OutcomeIgnored}, nil
 	}
 	txID, err := j.transactionID(ctx, ev)
 	if err != nil {

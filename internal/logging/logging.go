@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
-	"strings"
 )
 
 // Format selects the handler.
@@ -20,16 +18,16 @@ const (
 	FormatText Format = "text"
 )
 
-// ParseLevel reads LOG_LEVEL-style values (debug, info, warn, error).
-func ParseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if strings.TrimSpace(s) == "" {
-		return slog.LevelInfo, nil
-	}
-	if err := l.UnmarshalText([]byte(strings.TrimSpace(s))); err != nil {
-		return slog.LevelInfo, fmt.Errorf("LOG_LEVEL %q is not one of debug, info, warn, error", s)
-	}
-	return l, nil
+// NewLambda returns the JSON logger of a Lambda function: without the time
+// field, because CloudWatch Logs stamps every line it receives, and every
+// byte of a line is billed.
+func NewLambda(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
 }
 
 // New returns a logger writing to w in the given format.
@@ -39,21 +37,6 @@ func New(w io.Writer, format Format, level slog.Level) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
-}
-
-// FromEnv returns a JSON logger on stdout at LOG_LEVEL (the Lambdas').
-func FromEnv() *slog.Logger { return JSON(os.Stdout, os.Getenv) }
-
-// JSON returns a JSON logger on w at getenv("LOG_LEVEL"). An invalid level
-// is reported on the returned logger and info is used, so that a typo in a
-// configuration never silences it.
-func JSON(w io.Writer, getenv func(string) string) *slog.Logger {
-	level, err := ParseLevel(getenv("LOG_LEVEL"))
-	log := New(w, FormatJSON, level)
-	if err != nil {
-		log.Warn("invalid LOG_LEVEL, using info", Err(err))
-	}
-	return log
 }
 
 // Err returns the attributes an error is logged with: its message and its

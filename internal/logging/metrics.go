@@ -22,22 +22,27 @@ func Count(name string, n int) Metric { return Metric{Name: name, Unit: "Count",
 // Metrics returns the attributes that turn the log line they are added to
 // into CloudWatch metrics (Embedded Metric Format): CloudWatch Logs extracts
 // the values from the line itself, so counting costs no API call and no
-// extra line. dims holds the dimension values (e.g. Provider: stripe); each
-// of dimensionSets is one way to aggregate them (e.g. [["Provider"],
-// ["Provider", "Reason"]]). The EMF fields are CamelCase at the top level,
-// where the hub's own fields are snake_case, so they never collide.
+// extra line. The dimensions are the line's own fields (provider, reason):
+// each of dimensionSets is one way to aggregate them (e.g. [["provider"],
+// ["provider", "reason"]]); dims adds the values the line does not already
+// carry. Metric names are CamelCase, where the hub's own fields are
+// snake_case, so they never collide. A Count's unit is left out: it is
+// CloudWatch's default, and every byte of a line is billed.
 func Metrics(now time.Time, dims map[string]string, dimensionSets [][]string, metrics ...Metric) []slog.Attr {
 	if len(metrics) == 0 {
 		return nil
 	}
 	type def struct {
 		Name string `json:"Name"`
-		Unit string `json:"Unit"`
+		Unit string `json:"Unit,omitempty"`
 	}
 	defs := make([]def, len(metrics))
 	attrs := make([]slog.Attr, 0, 1+len(dims)+len(metrics))
 	for i, m := range metrics {
-		defs[i] = def{m.Name, m.Unit}
+		defs[i] = def{Name: m.Name}
+		if m.Unit != "Count" {
+			defs[i].Unit = m.Unit
+		}
 	}
 	attrs = append(attrs, slog.Any("_aws", map[string]any{
 		"Timestamp": now.UnixMilli(),

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payments-hub/hub/internal/logging"
 )
@@ -23,6 +25,7 @@ type Reason string
 // Reasons a notification is refused.
 const (
 	ReasonUnparseable        Reason = "unparseable_form"
+	ReasonNotText            Reason = "field_not_text"
 	ReasonDuplicateField     Reason = "duplicate_field"
 	ReasonMissingSignature   Reason = "missing_signature"
 	ReasonBadSignature       Reason = "signature_mismatch"
@@ -46,7 +49,10 @@ func (e *Error) IsAuth() bool {
 
 // ParseForm decodes a form-encoded body. A field given twice is refused:
 // PHP keeps the last value and Go the first, so accepting it would let the
-// signed value and the applied value differ.
+// signed value and the applied value differ. A field that is not text
+// (invalid UTF-8, control characters) is refused too: Monetbil sends text,
+// and md5's padding, which a length-extension forgery must carry inside a
+// field, is not.
 func ParseForm(body string) (url.Values, error) {
 	form, err := url.ParseQuery(body)
 	if err != nil {
@@ -56,8 +62,25 @@ func ParseForm(body string) (url.Values, error) {
 		if len(v) > 1 {
 			return nil, &Error{ReasonDuplicateField, fmt.Errorf("field %q appears %d times", logging.Cut(k), len(v))}
 		}
+		if !isText(k) || !isText(v[0]) {
+			return nil, &Error{ReasonNotText, fmt.Errorf("field %q is not text", logging.Cut(strings.ToValidUTF8(k, "?")))}
+		}
 	}
 	return form, nil
+}
+
+// isText reports whether s is UTF-8 without control characters (tabs and
+// line breaks aside).
+func isText(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return false
+		}
+	}
+	return true
 }
 
 // Sign computes Monetbil's signature of a notification: the lowercase hex

@@ -87,17 +87,23 @@ func (p *Processor) settle(ctx context.Context, a *attempt, d Decision) Result {
 	if d.EventKey == "" {
 		d.EventKey = a.env.EventKey
 	}
+	var bound *store.Binding // a binding this event created
 	if d.Binding != nil {
 		b := *d.Binding
 		b.Now = p.cfg.Now()
-		if bound, err := p.cfg.Store.Bind(ctx, b); errors.Is(err, store.ErrBoundElsewhere) {
+		to, created, err := p.cfg.Store.Bind(ctx, b)
+		if errors.Is(err, store.ErrBoundElsewhere) {
 			return p.record(ctx, a, Decision{
 				Outcome: OutcomeMismatch, Mismatch: []string{"payment_ref"}, EventKey: d.EventKey, TransactionID: d.Binding.TransactionID,
 				Detail: fmt.Sprintf("%s transaction %s was confirmed for transaction %s; this callback names %s",
-					d.Binding.Provider, d.Binding.ProviderTransactionID, bound, d.Binding.TransactionID),
+					d.Binding.Provider, d.Binding.ProviderTransactionID, to, d.Binding.TransactionID),
 			})
-		} else if err != nil {
+		}
+		if err != nil {
 			return p.fail(ctx, a, fmt.Errorf("bind %s transaction %s: %w", d.Binding.Provider, d.Binding.ProviderTransactionID, err))
+		}
+		if created {
+			bound = &b
 		}
 	}
 	if d.Change == nil {
@@ -108,6 +114,13 @@ func (p *Processor) settle(ctx context.Context, a *attempt, d Decision) Result {
 	verdict, tx, err := p.cfg.Store.Apply(ctx, c, p.cfg.Now())
 	if err != nil {
 		return p.fail(ctx, a, fmt.Errorf("apply %s to transaction %s: %w", c.Status, c.TransactionID, err))
+	}
+	if bound != nil && !verdict.Changed() && verdict != transaction.AlreadyApplied {
+		// The payment did not pay this transaction: let the genuine
+		// notification bind it.
+		if err := p.cfg.Store.Unbind(ctx, *bound); err != nil {
+			a.log.Warn("could not drop the binding of a change that did not apply", logging.Err(err))
+		}
 	}
 	switch verdict {
 	case transaction.Applied, transaction.Unchanged:
@@ -131,18 +144,22 @@ type Metric = logging.Metric
 // the message.
 func (p *Processor) record(ctx context.Context, a *attempt, d Decision) Result {
 	if d.Outcome == "" {
-		d.Outcome = "ignored"
+		d.Outcome = OutcomeIgnored
 	}
 	txID := d.TransactionID
 	if txID == "" && d.Change != nil {
 		txID = d.Change.TransactionID
 	}
-	err := p.cfg.Store.Record(ctx, store.Outcome{
-		Provider: a.env.Provider, EventKey: d.EventKey, EventType: a.env.EventType, TransactionID: txID,
-		MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Now: p.cfg.Now(),
-	})
-	if err != nil {
-		return p.fail(ctx, a, fmt.Errorf("record outcome %s: %w", d.Outcome, err))
+	// An event of a type the hub does not handle changes nothing, and
+	// repeating it changes nothing: it costs no write, only its log line.
+	if d.Outcome != OutcomeIgnored {
+		err := p.cfg.Store.Record(ctx, store.Outcome{
+			Provider: a.env.Provider, EventKey: d.EventKey, EventType: a.env.EventType, TransactionID: txID,
+			MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Round: a.m.Round(), Now: p.cfg.Now(),
+		})
+		if err != nil {
+			return p.fail(ctx, a, fmt.Errorf("record outcome %s: %w", d.Outcome, err))
+		}
 	}
 	if d.EventKey != a.env.EventKey {
 		// The envelope's key may hold a failure record of this event.
@@ -160,8 +177,9 @@ func (p *Processor) record(ctx context.Context, a *attempt, d Decision) Result {
 	return Result{MessageID: a.m.ID, Action: Ack, Outcome: d.Outcome}
 }
 
-// Outcomes that are worth an operator's attention.
+// Outcomes that are worth an operator's attention, and the one that is not.
 const (
+	OutcomeIgnored            = "ignored"
 	OutcomeMismatch           = "mismatch"
 	OutcomeLivemodeMismatch   = "livemode_mismatch"
 	OutcomeAmountMismatch     = string(transaction.AmountMismatch)
@@ -189,7 +207,7 @@ func (p *Processor) resolve(ctx context.Context, a *attempt, outcome string) {
 	if a.n == 1 && !a.m.Redriven() {
 		return
 	}
-	if err := p.cfg.Store.Resolve(ctx, a.env.Provider, a.env.EventKey, outcome, p.cfg.Now()); err != nil {
+	if err := p.cfg.Store.Resolve(ctx, a.env.Provider, a.env.EventKey, outcome, a.m.Round(), p.cfg.Now()); err != nil {
 		// The event is done; only its record says otherwise until an
 		// operator looks. Not worth a retry.
 		a.log.Warn("could not close the event's failure record", logging.Err(err))
@@ -234,7 +252,7 @@ func (p *Processor) fail(ctx context.Context, a *attempt, err error) Result {
 	ferr := p.cfg.Store.Fail(ctx, store.Failure{
 		Provider: provider, EventKey: key, EventType: a.env.EventType, TransactionID: a.env.TransactionID,
 		MessageID: a.m.ID, Attempt: a.n, Error: truncate(err.Error(), maxStoredError), ErrorType: logging.ErrorType(err),
-		Permanent: permanent, DeadLettered: last, Now: p.cfg.Now(),
+		Permanent: permanent, DeadLettered: last, Round: a.m.Round(), Now: p.cfg.Now(),
 	})
 	switch {
 	case errors.Is(ferr, store.ErrAlreadyProcessed):
@@ -276,7 +294,7 @@ func (p *Processor) hide(ctx context.Context, a *attempt, d time.Duration) {
 }
 
 // The processor's CloudWatch metrics (Embedded Metric Format, in the line
-// that ends each attempt), by provider.
+// that ends each attempt), by provider (the line's provider field).
 const (
 	MetricProcessed      = "EventsProcessed"
 	MetricDuplicate      = "EventsDuplicate"
@@ -288,8 +306,13 @@ const (
 )
 
 func (p *Processor) metrics(a *attempt, metrics ...Metric) []slog.Attr {
-	provider, _ := a.failureName()
-	return logging.Metrics(p.cfg.Now(), map[string]string{"Provider": provider}, [][]string{{"Provider"}}, metrics...)
+	var dims map[string]string
+	if !a.decoded {
+		// The line has no provider field yet: the metric needs one.
+		provider, _ := a.failureName()
+		dims = map[string]string{"provider": provider}
+	}
+	return logging.Metrics(p.cfg.Now(), dims, [][]string{{"provider"}}, metrics...)
 }
 
 // maxStoredError keeps an event record under 1 KB, one write unit.

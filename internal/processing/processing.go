@@ -15,6 +15,7 @@ package processing
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -58,6 +59,16 @@ type Message struct {
 // hub (its attempt count starts again at 1, but the event has a failure
 // record to close).
 func (m Message) Redriven() bool { return m.Attributes[envelope.AttrRedrive] != "" }
+
+// Round is the automatic redrive round the message came from (its
+// AttrRedrive is "auto:<round>"), 0 for any other message.
+func (m Message) Round() int {
+	var n int
+	if _, err := fmt.Sscanf(m.Attributes[envelope.AttrRedrive], envelope.RedriveAuto+"%d", &n); err != nil || n < 1 {
+		return 0
+	}
+	return n
+}
 
 // Visibility changes how long a delivered message stays hidden.
 type Visibility interface {

@@ -13,7 +13,8 @@ import (
 
 // Defaults of a QueueSpec: the production settings.
 const (
-	// DefaultVisibilityTimeout matches the Laravel jobs' $timeout = 60.
+	// DefaultVisibilityTimeout bounds an attempt: a job's deadline is kept
+	// inside it (processing.DeadlineMargin).
 	DefaultVisibilityTimeout = 60 * time.Second
 	// DefaultRetention is SQS's own default.
 	DefaultRetention = 4 * 24 * time.Hour
@@ -21,8 +22,7 @@ const (
 	// message's original enqueue time when it dead-letters it, so the DLQ
 	// must keep messages longer than the source does.
 	DefaultDLQRetention = 14 * 24 * time.Hour
-	// DefaultMaxReceiveCount matches the Laravel jobs' $tries = 3 and the
-	// processor's MAX_ATTEMPTS default.
+	// DefaultMaxReceiveCount is the processor's MAX_ATTEMPTS default.
 	DefaultMaxReceiveCount = 3
 	// DefaultDLQSuffix names the DLQ when QueueSpec.DLQName is empty.
 	DefaultDLQSuffix = "-dlq"

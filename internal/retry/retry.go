@@ -1,7 +1,6 @@
-// Package retry is the hub's retry policy, the seed's `$tries = 3` and
-// `$backoff = [10, 30, 60]`: attempt n that fails waits Delay(n) before
-// attempt n+1, and after MaxAttempts the event goes to the dead-letter
-// queue.
+// Package retry is the hub's retry policy: 3 attempts with a backoff of 10,
+// 30, 60 s by default. Attempt n that fails waits Delay(n) before attempt
+// n+1, and after MaxAttempts the event goes to the dead-letter queue.
 package retry
 
 import (
@@ -19,8 +18,8 @@ type Policy struct {
 	MaxAttempts int
 }
 
-// Default is the seed's policy: 3 tries, 10 s then 30 s between them, and
-// 60 s before the last failure reaches the DLQ.
+// Default is the hub's policy: 3 attempts, 10 s then 30 s between them,
+// and 60 s before the last failure reaches the DLQ.
 func Default() Policy {
 	return Policy{Backoff: []time.Duration{10 * time.Second, 30 * time.Second, 60 * time.Second}, MaxAttempts: 3}
 }
@@ -42,8 +41,7 @@ func (p Policy) Validate() error {
 }
 
 // Delay is how long a message stays hidden after attempt n (1-based)
-// fails: backoff[n-1], or the last entry when the schedule is shorter, as
-// Laravel does.
+// fails: backoff[n-1], or the last entry when the schedule is shorter.
 func (p Policy) Delay(attempt int) time.Duration {
 	if attempt < 1 {
 		attempt = 1

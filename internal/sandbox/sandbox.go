@@ -6,6 +6,7 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -22,13 +23,16 @@ const Prefix = "/sandbox/monetbil"
 const (
 	CheckPaymentPath = "/payment/v1/checkPayment"
 	// RegisterPath takes a form: paymentId, status (success, failed,
-	// cancelled), fail (how many checkPayment calls answer 500 first).
+	// cancelled), fail (how many checkPayment calls answer 500 first), and
+	// the payment's payment_ref, amount and currency, which checkPayment
+	// then answers with.
 	RegisterPath = "/payments"
 )
 
 type payment struct {
-	code  int
-	fails int
+	code   int
+	fails  int
+	fields map[string]string
 }
 
 // Sandbox serves checkPayment from registered payments.
@@ -49,8 +53,10 @@ func New(log *slog.Logger) *Sandbox {
 // Codes are checkPayment's status codes for the posted statuses.
 var Codes = map[string]int{"success": 1, "failed": 0, "cancelled": -1}
 
-// Register sets how paymentID is confirmed.
-func (s *Sandbox) Register(paymentID, status string, fails int) error {
+// Register sets how paymentID is confirmed: its status, after failing fails
+// times, and the payment's own fields (payment_ref, amount, currency; empty
+// ones are left out of the answer).
+func (s *Sandbox) Register(paymentID, status string, fails int, fields map[string]string) error {
 	code, ok := Codes[status]
 	if !ok {
 		return fmt.Errorf("status %q: want success, failed or cancelled", status)
@@ -60,7 +66,7 @@ func (s *Sandbox) Register(paymentID, status string, fails int) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.payments[paymentID] = &payment{code: code, fails: fails}
+	s.payments[paymentID] = &payment{code: code, fails: fails, fields: fields}
 	return nil
 }
 
@@ -79,7 +85,13 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch strings.TrimSuffix(r.URL.Path, "/") {
 	case RegisterPath:
 		fails, _ := strconv.Atoi(r.PostForm.Get("fail"))
-		if err := s.Register(r.PostForm.Get("paymentId"), r.PostForm.Get("status"), fails); err != nil {
+		fields := map[string]string{}
+		for _, k := range []string{"payment_ref", "amount", "currency"} {
+			if v := r.PostForm.Get(k); v != "" {
+				fields[k] = v
+			}
+		}
+		if err := s.Register(r.PostForm.Get("paymentId"), r.PostForm.Get("status"), fails, fields); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -108,7 +120,11 @@ func (s *Sandbox) checkPayment(w http.ResponseWriter, id string) {
 		http.Error(w, `{"error":"sandbox: failing as asked by --fail-confirmations"}`, http.StatusInternalServerError)
 	default:
 		s.log.Info("sandbox checkPayment: confirmed", "payment_id", id, "code", p.code)
+		answer := map[string]any{"transaction_id": id, "status": p.code, "testmode": false}
+		for k, v := range p.fields {
+			answer[k] = v
+		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"transaction":{"status":%d,"testmode":false}}`, p.code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"transaction": answer})
 	}
 }

@@ -89,7 +89,10 @@ type EventRecord struct {
 	FirstFailedAt time.Time `json:"first_failed_at,omitzero"`
 	LastFailedAt  time.Time `json:"last_failed_at,omitzero"`
 	ForgottenAt   time.Time `json:"forgotten_at,omitzero"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	// Rounds are the automatic redrives of the event out of the DLQ, in
+	// order (AUTO_REDRIVE_SECONDS).
+	Rounds    []Round   `json:"rounds,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// ExpiresAt is when the record may be deleted (DynamoDB TTL); zero
 	// while the event is FAILED.
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
@@ -126,6 +129,22 @@ func (r EventRecord) Expired(now time.Time) bool {
 	return !r.ExpiresAt.IsZero() && r.ExpiresAt.Unix() < now.Unix()
 }
 
+// Round is one automatic redrive of an event out of the DLQ.
+type Round struct {
+	Round int       `json:"round" dynamodbav:"round"`
+	At    time.Time `json:"at" dynamodbav:"at"`
+	// Outcome: RoundRedriven when the event was moved back, then what the
+	// redriven attempts did: RoundApplied (or the outcome recorded) or
+	// RoundFailed (back in the DLQ).
+	Outcome string `json:"outcome" dynamodbav:"outcome"`
+}
+
+// Round outcomes.
+const (
+	RoundRedriven = "redriven"
+	RoundFailed   = "failed"
+)
+
 // Outcome records what became of an event that changed no transaction.
 type Outcome struct {
 	Provider      string
@@ -136,7 +155,10 @@ type Outcome struct {
 	Outcome       string
 	Mismatch      []string
 	Detail        string
-	Now           time.Time
+	// Round is the automatic redrive the event came from (0: none): it
+	// ends with this outcome.
+	Round int
+	Now   time.Time
 }
 
 // Failure records a failed attempt.
@@ -153,7 +175,10 @@ type Failure struct {
 	// DeadLettered: this was the last attempt; SQS moves the message to
 	// the DLQ next.
 	DeadLettered bool
-	Now          time.Time
+	// Round is the automatic redrive the message came from (0: none); a
+	// dead-lettered failure ends it as RoundFailed.
+	Round int
+	Now   time.Time
 }
 
 // Binding ties a provider's own transaction (Monetbil's transaction_id) to
@@ -177,6 +202,9 @@ var (
 	// ErrAlreadyProcessed: Fail found the event PROCESSED; the failed
 	// attempt was a redelivery of an event already done.
 	ErrAlreadyProcessed = errors.New("event already processed")
+	// ErrRoundTaken: BeginRound found the event not in the state the round
+	// expects.
+	ErrRoundTaken = errors.New("redrive round not available")
 )
 
 // Store is what processing and the operator CLI need from storage.
@@ -199,9 +227,15 @@ type Store interface {
 	Expect(ctx context.Context, id, provider string, e transaction.Expectation, now time.Time) (transaction.Transaction, error)
 
 	// Bind keeps the first binding of a provider transaction. It returns
-	// nil when the binding is new or the same, and ErrBoundElsewhere, with
-	// the bound transaction id, when it names another transaction.
-	Bind(ctx context.Context, b Binding) (boundTo string, err error)
+	// nil when the binding is new (created true) or the same, and
+	// ErrBoundElsewhere, with the bound transaction id, when it names
+	// another transaction.
+	Bind(ctx context.Context, b Binding) (boundTo string, created bool, err error)
+	// Unbind drops a binding this event created when its change did not
+	// apply (the payment did not pay that transaction), so that the
+	// genuine notification can still bind it. A binding to another
+	// transaction is left alone.
+	Unbind(ctx context.Context, b Binding) error
 	// Bound returns the hub transaction a provider transaction is bound
 	// to; ErrNotFound when it is not bound.
 	Bound(ctx context.Context, provider, providerTransactionID string) (string, error)
@@ -216,9 +250,15 @@ type Store interface {
 	// done; this was a redelivery): that failure is only logged.
 	Fail(ctx context.Context, f Failure) error
 	// Resolve closes the failure record of an event a later attempt
-	// applied: PROCESSED with the outcome, one more attempt. Without a
-	// FAILED record it changes nothing and returns nil.
-	Resolve(ctx context.Context, provider, eventKey, outcome string, now time.Time) error
+	// applied: PROCESSED with the outcome, one more attempt, and, for an
+	// automatic redrive (round > 0), the round's outcome. Without a FAILED
+	// record it changes nothing and returns nil.
+	Resolve(ctx context.Context, provider, eventKey, outcome string, round int, now time.Time) error
+	// BeginRound records that an automatic redrive moves the event out of
+	// the DLQ: round must be the next one (len(Rounds)+1), the event FAILED
+	// and not permanent. ErrRoundTaken otherwise (another redriver took it,
+	// or the event changed).
+	BeginRound(ctx context.Context, provider, eventKey string, round int, now time.Time) error
 	// Event returns an event record; ErrNotFound when missing.
 	Event(ctx context.Context, provider, eventKey string) (EventRecord, error)
 	// Failures returns up to limit FAILED event records, the most recent

@@ -94,6 +94,12 @@ func BuildStripe(o Stripe) (StripeEvent, error) {
 	return StripeEvent{ID: id, Body: body, Header: header}, nil
 }
 
+// SignStripe signs any body as Stripe would, now, and returns the
+// Stripe-Signature header.
+func SignStripe(body []byte, secret string) string {
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: time.Now()}).Header
+}
+
 func stripeObject(o Stripe) map[string]any {
 	meta := map[string]any{}
 	if o.TransactionID != "" {

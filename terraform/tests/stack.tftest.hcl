@@ -74,6 +74,53 @@ mock_provider "aws" {
   }
 }
 
+# Distinct ARNs for each queue, table, log group and role, so that a grant on the wrong one fails.
+override_resource {
+  target = module.queue.aws_sqs_queue.main
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/payments-hub-events"
+  }
+}
+
+override_resource {
+  target = module.queue.aws_sqs_queue.dlq
+  values = {
+    arn = "arn:aws:sqs:us-east-1:123456789012:payments-hub-failed-jobs"
+    url = "https://sqs.us-east-1.amazonaws.com/123456789012/payments-hub-failed-jobs"
+  }
+}
+
+override_resource {
+  target = module.storage.aws_dynamodb_table.events
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-events" }
+}
+
+override_resource {
+  target = module.storage.aws_dynamodb_table.transactions
+  values = { arn = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-transactions" }
+}
+
+override_resource {
+  target = module.ingest.aws_cloudwatch_log_group.this
+  values = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payments-hub-ingest" }
+}
+
+override_resource {
+  target = module.processor.aws_cloudwatch_log_group.this
+  values = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payments-hub-processor" }
+}
+
+override_resource {
+  target = module.ingest.aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/payments-hub-ingest-role" }
+}
+
+override_resource {
+  target = module.processor.aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/payments-hub-processor-role" }
+}
+
 variables {
   ingest_zip_path    = "tests/fixtures/bootstrap.zip"
   processor_zip_path = "tests/fixtures/bootstrap.zip"
@@ -171,18 +218,20 @@ run "defaults" {
 
   assert {
     condition = module.processor.settings.environment == tomap({
-      QUEUE_URL               = module.queue.queue_url
-      DLQ_URL                 = module.queue.dlq_url
-      EVENTS_TABLE            = "payments-hub-events"
-      TRANSACTIONS_TABLE      = "payments-hub-transactions"
-      BACKOFF_SECONDS         = "10,30,60"
-      MAX_ATTEMPTS            = "3"
-      JOB_TIMEOUT_SECONDS     = "20"
-      MONETBIL_API_URL        = "https://api.monetbil.com"
-      MONETBIL_ALLOW_TESTMODE = "false"
-      LOG_LEVEL               = "info"
+      QUEUE_URL                     = module.queue.queue_url
+      EVENTS_TABLE                  = "payments-hub-events"
+      TRANSACTIONS_TABLE            = "payments-hub-transactions"
+      BACKOFF_SECONDS               = "10,30,60"
+      MAX_ATTEMPTS                  = "3"
+      JOB_TIMEOUT_SECONDS           = "20"
+      BATCH_CONCURRENCY             = "10"
+      MONETBIL_API_URL              = "https://api.monetbil.com"
+      MONETBIL_ALLOW_TESTMODE       = "false"
+      STRIPE_MODE                   = "live"
+      REQUIRE_EXPECTED_TRANSACTIONS = "false"
+      LOG_LEVEL                     = "info"
     })
-    error_message = "Unexpected processor environment."
+    error_message = "The processor's environment must be exactly what its configuration reads (no DLQ_URL), BATCH_CONCURRENCY = batch_size."
   }
 
   assert {
@@ -194,6 +243,22 @@ run "defaults" {
       MAX_MESSAGE_BYTES             = "262144"
     })
     error_message = "Unexpected ingest environment (secrets are parameter names, never values)."
+  }
+
+  assert {
+    condition = alltrue([for f in [module.ingest.settings, module.processor.settings] :
+    f.system_log_level == "WARN" && f.application_log == "INFO" && f.log_group_class == "STANDARD"])
+    error_message = "Both functions: platform records at WARN, their own lines at LOG_LEVEL, STANDARD log groups (EMF metrics need them)."
+  }
+
+  assert {
+    condition     = module.processor.settings.reserved == 40 && module.ingest.settings.reserved == -1
+    error_message = "The processor's reserved concurrency must default to maximum_concurrency (40); the ingest stays unreserved."
+  }
+
+  assert {
+    condition     = module.storage.settings.transactions.indexes == { by_stripe_payment_intent = { hash_key = "stripe_payment_intent", projection_type = "KEYS_ONLY" } }
+    error_message = "The transactions table must have the KEYS_ONLY index by_stripe_payment_intent on stripe_payment_intent."
   }
 
   # --- IAM -----------------------------------------------------------------------------------
@@ -217,33 +282,98 @@ run "defaults" {
     error_message = "No IAM statement may use NotAction."
   }
 
+  # Each role grants exactly its committed action set (iam/*.json, held by `make test` to what
+  # the code calls), each action on the resource the set names: "action ARN" pairs compared.
   assert {
-    condition = sort(flatten([for st in jsondecode(module.ingest.policy_json).Statement : st.Action])) == sort([
-      "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage", "ssm:GetParameter", "kms:Decrypt",
-    ])
-    error_message = "The ingest role must allow exactly logging, sqs:SendMessage, ssm:GetParameter and kms:Decrypt."
+    condition = toset(flatten([for st in jsondecode(module.ingest.policy_json).Statement :
+      [for a in flatten([st.Action]) : [for r in flatten([st.Resource]) : "${a} ${r}"]]])) == toset([
+      for e in concat(jsondecode(file("iam/ingest.json")).recorded, jsondecode(file("iam/ingest.json")).handwritten) : "${e.action} ${ {
+        "queue"                                       = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
+        "ssm-parameter:STRIPE_WEBHOOK_SECRET_PARAM"   = "arn:aws:ssm:us-east-1:123456789012:parameter/payments-hub/stripe-webhook-secret"
+        "ssm-parameter:MONETBIL_SERVICE_SECRET_PARAM" = "arn:aws:ssm:us-east-1:123456789012:parameter/payments-hub/monetbil-service-secret"
+        "ssm-kms-key"                                 = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+        "log-group"                                   = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payments-hub-ingest:*"
+    }[e.resource]}"])
+    error_message = "The ingest role must grant exactly terraform/iam/ingest.json, each action on its resource."
   }
 
   assert {
-    condition = sort(flatten([for st in jsondecode(module.processor.policy_json).Statement : st.Action])) == sort([
-      "logs:CreateLogStream", "logs:PutLogEvents",
-      "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-      "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem",
-    ])
-    error_message = "The processor role must allow exactly logging, the four SQS consumer actions and the four DynamoDB item actions."
+    condition = toset(flatten([for st in jsondecode(module.processor.policy_json).Statement :
+      [for a in flatten([st.Action]) : [for r in flatten([st.Resource]) : "${a} ${r}"]]])) == toset([
+      for e in concat(jsondecode(file("iam/processor.json")).recorded, jsondecode(file("iam/processor.json")).handwritten) : "${e.action} ${ {
+        "queue"                                             = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
+        "dlq"                                               = "arn:aws:sqs:us-east-1:123456789012:payments-hub-failed-jobs"
+        "events-table"                                      = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-events"
+        "transactions-table"                                = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-transactions"
+        "transactions-table/index/by_stripe_payment_intent" = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-transactions/index/by_stripe_payment_intent"
+        "log-group"                                         = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payments-hub-processor:*"
+    }[e.resource]}"])
+    error_message = "The processor role must grant exactly terraform/iam/processor.json, each action on its resource."
   }
 
   assert {
-    condition = one([for st in jsondecode(module.ingest.policy_json).Statement : st.Resource if st.Sid == "ReadWebhookSecrets"]) == [
-      "arn:aws:ssm:us-east-1:123456789012:parameter/payments-hub/stripe-webhook-secret",
-      "arn:aws:ssm:us-east-1:123456789012:parameter/payments-hub/monetbil-service-secret",
-    ]
-    error_message = "ssm:GetParameter must be on exactly the two secret parameters."
+    condition = toset(flatten([for st in jsondecode(output.operator_policy_json).Statement :
+      [for a in flatten([st.Action]) : [for r in flatten([st.Resource]) : "${a} ${r}"]]])) == toset([
+      for e in concat(jsondecode(file("iam/operator.json")).recorded, jsondecode(file("iam/operator.json")).handwritten) : "${e.action} ${ {
+        "queue"              = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
+        "dlq"                = "arn:aws:sqs:us-east-1:123456789012:payments-hub-failed-jobs"
+        "events-table"       = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-events"
+        "transactions-table" = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-transactions"
+        "*"                  = "*"
+    }[e.resource]}"])
+    error_message = "The operator policy must grant exactly terraform/iam/operator.json, each action on its resource."
   }
 
   assert {
-    condition = one([for st in jsondecode(module.ingest.policy_json).Statement : st if st.Sid == "DecryptWebhookSecrets"]) == {
-      Sid       = "DecryptWebhookSecrets"
+    condition     = contains(flatten([for st in jsondecode(module.ingest.policy_json).Statement : st.Action]), "ssm:GetParameters") && !contains(flatten([for st in jsondecode(module.ingest.policy_json).Statement : st.Action]), "ssm:GetParameter")
+    error_message = "internal/secrets calls GetParameters: IAM authorises it as ssm:GetParameters, not ssm:GetParameter."
+  }
+
+  assert {
+    condition     = !contains(flatten([for st in jsondecode(module.processor.policy_json).Statement : st.Action]), "dynamodb:ConditionCheckItem")
+    error_message = "Nothing calls ConditionCheckItem: the processor must not be granted it."
+  }
+
+  assert {
+    condition     = length(aws_iam_policy.operator) == 0 && output.operator_policy_arn == null
+    error_message = "No managed operator policy without create_operator_policy."
+  }
+
+  # --- queue policies ------------------------------------------------------------------------
+  assert {
+    condition = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheIntakeSends"]) == {
+      Sid       = "OnlyTheIntakeSends"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "sqs:SendMessage"
+      Resource  = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
+      Condition = {
+        ArnNotEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/payments-hub-ingest-role"] }
+        BoolIfExists = { "aws:PrincipalIsAWSService" = "false", "aws:ViaAWSService" = "false" }
+      }
+    }
+    error_message = "The main queue must deny SendMessage to every principal but the ingest's role (and leave AWS's own moves alone)."
+  }
+
+  assert {
+    condition = alltrue([for p in [
+      { doc = aws_sqs_queue_policy.main.policy, arn = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events" },
+      { doc = aws_sqs_queue_policy.dlq.policy, arn = "arn:aws:sqs:us-east-1:123456789012:payments-hub-failed-jobs" },
+      ] : one([for st in jsondecode(p.doc).Statement : st if st.Sid == "DenyInsecureTransport"]) == {
+      Sid       = "DenyInsecureTransport", Effect = "Deny", Principal = "*", Action = "sqs:*", Resource = p.arn
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }])
+    error_message = "Both queues must deny every request made without TLS."
+  }
+
+  assert {
+    condition     = aws_sqs_queue_policy.main.queue_url == module.queue.queue_url && aws_sqs_queue_policy.dlq.queue_url == module.queue.dlq_url
+    error_message = "Each queue policy must be on its own queue."
+  }
+
+  assert {
+    condition = one([for st in jsondecode(module.ingest.policy_json).Statement : st if st.Sid == "SsmKmsKey"]) == {
+      Sid       = "SsmKmsKey"
       Effect    = "Allow"
       Action    = ["kms:Decrypt"]
       Resource  = ["arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"]
@@ -252,13 +382,6 @@ run "defaults" {
     error_message = "kms:Decrypt must be on the aws/ssm key, only via SSM in this region."
   }
 
-  assert {
-    condition = alltrue([
-      for doc in [jsondecode(module.ingest.policy_json), jsondecode(module.processor.policy_json)] :
-      one([for st in doc.Statement : st.Resource if st.Sid == "Logs"]) == ["arn:aws:logs:us-east-1:123456789012:log-group:mock:*"]
-    ])
-    error_message = "Logging permissions must be scoped to the function's own log group."
-  }
 
   # --- event source mapping ------------------------------------------------------------------
   assert {
@@ -267,13 +390,41 @@ run "defaults" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.processor.scaling_config[0].maximum_concurrency == 2
-    error_message = "The mapping's maximum_concurrency must default to 2."
+    condition     = aws_lambda_event_source_mapping.processor.scaling_config[0].maximum_concurrency == 40
+    error_message = "The mapping's maximum_concurrency must default to 40."
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.processor.batch_size == 10 && aws_lambda_event_source_mapping.processor.maximum_batching_window_in_seconds == 1
-    error_message = "The mapping must batch 10 records within 1 s."
+    condition     = aws_lambda_event_source_mapping.processor.batch_size == 10 && aws_lambda_event_source_mapping.processor.maximum_batching_window_in_seconds == 10
+    error_message = "The mapping must batch 10 records within 10 s."
+  }
+
+  # --- scale (issue 16: 500 webhooks/s sustained, bursts of 1,000/s) -------------------------
+  assert {
+    condition     = aws_apigatewayv2_stage.default[0].default_route_settings[0].throttling_rate_limit >= 1000 && aws_apigatewayv2_stage.default[0].default_route_settings[0].throttling_burst_limit >= 2 * aws_apigatewayv2_stage.default[0].default_route_settings[0].throttling_rate_limit
+    error_message = "The stage must accept bursts of 1,000 webhooks/s for as long as they last (rate >= 1000) and spikes of twice that."
+  }
+
+  assert {
+    condition     = output.capacity.processor_events_per_second >= 1.5 * output.capacity.api_rate_per_second
+    error_message = "The processor must drain at least 1.5 x what the API accepts, at the time per batch assumed from P4."
+  }
+
+  assert {
+    condition     = output.capacity.processor_reserved >= aws_lambda_event_source_mapping.processor.scaling_config[0].maximum_concurrency
+    error_message = "Reserved concurrency below maximum_concurrency throttles, and a throttled receive spends an attempt."
+  }
+
+  assert {
+    # 1,000 webhooks/s x at most 2 writes, + 1 index write per Stripe payment: under the 4,000
+    # WRU/s a new on-demand table serves at once.
+    condition     = output.capacity.api_rate_per_second * 3 <= 4000
+    error_message = "The API's rate must stay within what a new on-demand table writes at once."
+  }
+
+  assert {
+    condition     = module.processor.settings.timeout + aws_lambda_event_source_mapping.processor.maximum_batching_window_in_seconds <= module.queue.settings.main.visibility_timeout_seconds
+    error_message = "Function timeout + batching window must stay within the visibility timeout."
   }
 
   assert {
@@ -298,11 +449,6 @@ run "defaults" {
   }
 
   assert {
-    condition     = can(jsondecode(aws_apigatewayv2_stage.default[0].access_log_settings[0].format).requestId)
-    error_message = "Access logs must be JSON."
-  }
-
-  assert {
     condition     = output.stripe_webhook_url == "https://abc123.execute-api.us-east-1.amazonaws.com/webhooks/stripe"
     error_message = "Unexpected stripe_webhook_url."
   }
@@ -315,10 +461,40 @@ run "defaults" {
   # --- monitoring ----------------------------------------------------------------------------
   assert {
     condition = toset(keys(aws_cloudwatch_metric_alarm.this)) == toset([
-      "dlq-not-empty", "queue-oldest-message-age", "processor-errors", "processor-throttles",
+      "dlq-not-empty", "dlq-oldest-message-age", "queue-oldest-message-age", "processor-errors", "processor-throttles",
       "ingest-errors", "ingest-throttles", "api-5xx",
+      "stripe-webhooks-rejected", "monetbil-webhooks-rejected",
+      "stripe-events-mismatch", "monetbil-events-mismatch", "stripe-events-amount-mismatch", "monetbil-events-amount-mismatch",
     ])
     error_message = "Unexpected set of alarms."
+  }
+
+  assert {
+    condition = alltrue([for p in ["stripe", "monetbil"] : (
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].namespace == "PaymentsHub" &&
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].metric_name == "WebhooksRejected" &&
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].dimensions == tomap({ provider = p }) &&
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].period == 300 &&
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].threshold == 10 &&
+      aws_cloudwatch_metric_alarm.this["${p}-webhooks-rejected"].statistic == "Sum"
+    )])
+    error_message = "Each provider's rejections must alarm above 10 in 5 minutes, on the EMF metric PaymentsHub/WebhooksRejected by provider."
+  }
+
+  assert {
+    condition = alltrue(flatten([for p in ["stripe", "monetbil"] : [for m in ["EventsMismatch", "EventsAmountMismatch"] : (
+      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ provider = p })]).threshold == 0 &&
+      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ provider = p })]).comparison_operator == "GreaterThanThreshold" &&
+      one([for a in values(aws_cloudwatch_metric_alarm.this) : a if a.metric_name == m && a.dimensions == tomap({ provider = p })]).namespace == "PaymentsHub"
+    )]]))
+    error_message = "Any mismatch or amount_mismatch of either provider must alarm."
+  }
+
+  assert {
+    condition = (aws_cloudwatch_metric_alarm.this["dlq-oldest-message-age"].threshold == 950400 &&
+      aws_cloudwatch_metric_alarm.this["dlq-oldest-message-age"].dimensions == tomap({ QueueName = module.queue.dlq_name }) &&
+    aws_cloudwatch_metric_alarm.this["dlq-oldest-message-age"].threshold < module.queue.settings.dlq.message_retention_seconds)
+    error_message = "The DLQ's oldest message must alarm (11 days) before its 14-day retention drops it."
   }
 
   assert {
@@ -332,8 +508,16 @@ run "defaults" {
   }
 
   assert {
-    condition     = length(jsondecode(aws_cloudwatch_dashboard.hub.dashboard_body).widgets) == 6
-    error_message = "The dashboard must have its six widgets."
+    condition = toset(flatten([for w in jsondecode(aws_cloudwatch_dashboard.hub.dashboard_body).widgets : [for m in w.properties.metrics : m[1] if m[0] == "PaymentsHub"]])) == toset([
+      "WebhooksAccepted", "WebhooksRejected", "EventsProcessed", "EventsDuplicate", "EventsRetried", "EventsFailed",
+      "EventsMismatch", "EventsAmountMismatch", "ReceiptToAppliedMs",
+    ])
+    error_message = "The dashboard must show every metric the hub emits."
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_log_group.api_access) == 0 && length(aws_apigatewayv2_stage.default[0].access_log_settings) == 0 && length(aws_lambda_function_url.ingest) == 0
+    error_message = "No access log and no function URL by default."
   }
 
   # --- outputs -------------------------------------------------------------------------------
@@ -351,14 +535,53 @@ run "defaults" {
 
 run "custom_settings" {
   variables {
-    name_prefix             = "hub-test"
-    maximum_concurrency     = 5
-    processor_timeout       = 60
-    job_timeout_seconds     = 45
-    alarm_email             = "ops@example.com"
-    ssm_kms_key_arn         = "arn:aws:kms:us-east-1:123456789012:key/custom"
-    max_receive_count       = 5
-    monetbil_allow_testmode = true
+    name_prefix                        = "hub-test"
+    maximum_concurrency                = 5
+    processor_timeout                  = 60
+    job_timeout_seconds                = 45
+    alarm_email                        = "ops@example.com"
+    ssm_kms_key_arn                    = "arn:aws:kms:us-east-1:123456789012:key/custom"
+    max_receive_count                  = 5
+    monetbil_allow_testmode            = true
+    maximum_batching_window_in_seconds = 0
+    batch_size                         = 5
+    stripe_mode                        = "test"
+    require_expected_transactions      = true
+    create_operator_policy             = true
+    operator_principal_arns            = ["arn:aws:iam::123456789012:role/oncall"]
+    api_access_log                     = true
+    log_group_class                    = "INFREQUENT_ACCESS"
+  }
+
+  assert {
+    condition     = module.processor.settings.reserved == 5 && module.processor.settings.environment["BATCH_CONCURRENCY"] == "5"
+    error_message = "Reserved concurrency must follow maximum_concurrency, BATCH_CONCURRENCY batch_size."
+  }
+
+  assert {
+    condition     = module.processor.settings.environment["STRIPE_MODE"] == "test" && module.processor.settings.environment["REQUIRE_EXPECTED_TRANSACTIONS"] == "true"
+    error_message = "STRIPE_MODE and REQUIRE_EXPECTED_TRANSACTIONS must follow their variables."
+  }
+
+  assert {
+    condition     = aws_iam_policy.operator[0].policy == output.operator_policy_json && aws_iam_policy.operator[0].name == "hub-test-operator"
+    error_message = "create_operator_policy must create the operator policy from operator_policy_json."
+  }
+
+  assert {
+    condition = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheIntakeSends"]).Condition.ArnNotEquals["aws:PrincipalArn"] == [
+    "arn:aws:iam::123456789012:role/payments-hub-ingest-role", "arn:aws:iam::123456789012:role/oncall"]
+    error_message = "Operators who redrive must be allowed to send to the main queue."
+  }
+
+  assert {
+    condition     = can(jsondecode(aws_apigatewayv2_stage.default[0].access_log_settings[0].format).requestId) && length(aws_cloudwatch_log_group.api_access) == 1
+    error_message = "api_access_log must turn on a JSON access log."
+  }
+
+  assert {
+    condition     = module.ingest.settings.log_group_class == "INFREQUENT_ACCESS" && module.processor.settings.log_group_class == "INFREQUENT_ACCESS"
+    error_message = "log_group_class must follow its variable."
   }
 
   assert {
@@ -382,7 +605,7 @@ run "custom_settings" {
   }
 
   assert {
-    condition     = one([for st in jsondecode(module.ingest.policy_json).Statement : st.Resource if st.Sid == "DecryptWebhookSecrets"]) == ["arn:aws:kms:us-east-1:123456789012:key/custom"]
+    condition     = one([for st in jsondecode(module.ingest.policy_json).Statement : st.Resource if st.Sid == "SsmKmsKey"]) == ["arn:aws:kms:us-east-1:123456789012:key/custom"]
     error_message = "kms:Decrypt must use ssm_kms_key_arn when set."
   }
 
@@ -416,7 +639,7 @@ run "localstack_tfvars_without_http_api" {
   }
 
   assert {
-    condition     = aws_lambda_event_source_mapping.processor.scaling_config[0].maximum_concurrency == 2
+    condition     = aws_lambda_event_source_mapping.processor.scaling_config[0].maximum_concurrency == 40
     error_message = "The rest of the stack must be unchanged."
   }
 }
@@ -425,7 +648,8 @@ run "processor_timeout_above_visibility_timeout_is_refused" {
   command = plan
 
   variables {
-    processor_timeout = 61
+    processor_timeout                  = 61
+    maximum_batching_window_in_seconds = 0
   }
 
   expect_failures = [var.processor_timeout]
@@ -435,8 +659,9 @@ run "processor_timeout_above_custom_visibility_timeout_is_refused" {
   command = plan
 
   variables {
-    queue_visibility_timeout = 40
-    processor_timeout        = 45
+    queue_visibility_timeout           = 40
+    processor_timeout                  = 45
+    maximum_batching_window_in_seconds = 0
   }
 
   expect_failures = [var.processor_timeout]
@@ -460,4 +685,58 @@ run "maximum_concurrency_below_two_is_refused" {
   }
 
   expect_failures = [var.maximum_concurrency]
+}
+
+run "function_url_front_door" {
+  variables {
+    create_function_url         = true
+    ingest_reserved_concurrency = 50
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.ingest[0].authorization_type == "NONE" && aws_lambda_permission.function_url_ingest[0].function_url_auth_type == "NONE"
+    error_message = "The function URL is public: webhooks are authenticated by their signatures."
+  }
+
+  assert {
+    condition     = aws_lambda_permission.function_url_ingest[0].action == "lambda:InvokeFunctionUrl" && aws_lambda_permission.function_url_invoke_ingest[0].action == "lambda:InvokeFunction"
+    error_message = "Function URLs need both lambda:InvokeFunctionUrl and lambda:InvokeFunction."
+  }
+
+  assert {
+    condition     = module.ingest.settings.reserved == 50 && length(aws_apigatewayv2_api.webhooks) == 1
+    error_message = "The ingest's reserved concurrency caps the function URL; API Gateway stays."
+  }
+}
+
+run "batching_window_beyond_the_visibility_timeout_is_refused" {
+  command = plan
+
+  variables {
+    processor_timeout                  = 55
+    maximum_batching_window_in_seconds = 10
+  }
+
+  expect_failures = [var.maximum_batching_window_in_seconds]
+}
+
+run "reserved_concurrency_below_maximum_concurrency_is_refused" {
+  command = plan
+
+  variables {
+    maximum_concurrency            = 10
+    processor_reserved_concurrency = 5
+  }
+
+  expect_failures = [var.processor_reserved_concurrency]
+}
+
+run "dlq_age_alarm_after_retention_is_refused" {
+  command = plan
+
+  variables {
+    dlq_oldest_message_age_threshold_seconds = 1209600
+  }
+
+  expect_failures = [var.dlq_oldest_message_age_threshold_seconds]
 }

@@ -65,11 +65,17 @@ func (s *Store) Record(ctx context.Context, o store.Outcome) error {
 	} else {
 		u = u.Remove(expression.Name("detail"))
 	}
+	u = endRound(u, o.Round, o.Outcome)
 	in, err := update(s.events, strKey(attrPK, pk), u, nil)
 	if err != nil {
 		return fmt.Errorf("dynamostore: record %s: %w", pk, err)
 	}
-	if _, err := s.client.UpdateItem(ctx, in); err != nil {
+	_, err = s.client.UpdateItem(ctx, in)
+	if noSuchRound(err) && o.Round > 0 {
+		o.Round = 0
+		return s.Record(ctx, o)
+	}
+	if err != nil {
 		return fmt.Errorf("dynamostore: record %s: %w", pk, err)
 	}
 	return nil
@@ -99,6 +105,7 @@ func (s *Store) Fail(ctx context.Context, f store.Failure) error {
 	u = identity(u, f.Provider, f.EventKey, f.EventType, f.TransactionID, f.MessageID)
 	if f.DeadLettered {
 		u = setIf(u, "dlq_message_id", f.MessageID)
+		u = endRound(u, f.Round, store.RoundFailed)
 	}
 	// A processed event stays processed: this attempt was a redelivery.
 	cond := expression.Name(attrPK).AttributeNotExists().
@@ -112,6 +119,12 @@ func (s *Store) Fail(ctx context.Context, f store.Failure) error {
 	if _, ok := conditionFailed(err); ok {
 		return fmt.Errorf("dynamostore: fail %s: %w", pk, store.ErrAlreadyProcessed)
 	}
+	if noSuchRound(err) && f.Round > 0 {
+		// The record lost the round (an operator's doing): record the
+		// failure without it.
+		f.Round = 0
+		return s.Fail(ctx, f)
+	}
 	if err != nil {
 		return fmt.Errorf("dynamostore: fail %s: %w", pk, err)
 	}
@@ -120,7 +133,7 @@ func (s *Store) Fail(ctx context.Context, f store.Failure) error {
 
 // Resolve implements store.Store with one UpdateItem conditioned on a
 // FAILED record; without one, the failed condition is the answer.
-func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string, now time.Time) error {
+func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string, round int, now time.Time) error {
 	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("dynamostore: resolve: %w", err)
@@ -132,6 +145,7 @@ func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string,
 		Set(expression.Name("updated_at"), expression.Value(now)).
 		Set(expression.Name(attrExpiresAt), expression.Value(now.Add(s.retention).Unix())).
 		Set(expression.Name("attempts"), oneMore())
+	u = endRound(u, round, outcome)
 	cond := expression.Name(attrStatus).Equal(expression.Value(string(store.Failed)))
 	in, err := update(s.events, strKey(attrPK, pk), u, &cond)
 	if err != nil {
@@ -142,76 +156,13 @@ func (s *Store) Resolve(ctx context.Context, provider, eventKey, outcome string,
 	if _, ok := conditionFailed(err); ok {
 		return nil
 	}
+	if noSuchRound(err) && round > 0 {
+		return s.Resolve(ctx, provider, eventKey, outcome, 0, now)
+	}
 	if err != nil {
 		return fmt.Errorf("dynamostore: resolve %s: %w", pk, err)
 	}
 	return nil
-}
-
-// Bind implements store.Store with one conditional UpdateItem: it creates
-// the binding, renews an identical one, or fails and returns the one that
-// holds.
-func (s *Store) Bind(ctx context.Context, b store.Binding) (string, error) {
-	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
-	if err == nil && (b.TransactionID == "" || b.Now.IsZero()) {
-		err = errors.New("no transaction id or no time")
-	}
-	if err != nil {
-		return "", fmt.Errorf("dynamostore: bind: %w", err)
-	}
-	now := b.Now.UTC()
-	u := expression.Set(expression.Name(attrTransactionID), expression.Value(b.TransactionID)).
-		Set(expression.Name("provider"), expression.Value(b.Provider)).
-		Set(expression.Name("provider_transaction_id"), expression.Value(b.ProviderTransactionID)).
-		Set(expression.Name("bound_at"), expression.IfNotExists(expression.Name("bound_at"), expression.Value(now))).
-		Set(expression.Name(attrExpiresAt), expression.Value(now.Add(s.retention).Unix()))
-	cond := expression.Name(attrPK).AttributeNotExists().
-		Or(expression.Name(attrTransactionID).Equal(expression.Value(b.TransactionID))).
-		Or(expression.Not(notExpired(now)))
-	in, err := update(s.events, strKey(attrPK, pk), u, &cond)
-	if err != nil {
-		return "", fmt.Errorf("dynamostore: bind %s: %w", pk, err)
-	}
-	_, err = s.client.UpdateItem(ctx, in)
-	if ccf, ok := conditionFailed(err); ok {
-		holder := "?"
-		if ccf.Item != nil {
-			holder = strOf(ccf.Item, attrTransactionID)
-		} else if out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.events), Key: strKey(attrPK, pk), ConsistentRead: aws.Bool(true)}); err == nil && out.Item != nil {
-			holder = strOf(out.Item, attrTransactionID)
-		}
-		return holder, fmt.Errorf("dynamostore: bind %s to %s: already bound to %s: %w", pk, b.TransactionID, holder, store.ErrBoundElsewhere)
-	}
-	if err != nil {
-		return "", fmt.Errorf("dynamostore: bind %s: %w", pk, err)
-	}
-	return b.TransactionID, nil
-}
-
-// Bound implements store.Store with one consistent GetItem.
-func (s *Store) Bound(ctx context.Context, provider, providerTransactionID string) (string, error) {
-	pk, err := store.BindingKey(provider, providerTransactionID)
-	if err != nil {
-		return "", fmt.Errorf("dynamostore: bound: %w", err)
-	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.events), Key: strKey(attrPK, pk), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, err)
-	}
-	var it struct {
-		TransactionID string    `dynamodbav:"transaction_id"`
-		ExpiresAt     time.Time `dynamodbav:"expires_at,unixtime"`
-	}
-	if out.Item == nil {
-		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, store.ErrNotFound)
-	}
-	if err := unmarshal(out.Item, &it); err != nil {
-		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, err)
-	}
-	if it.ExpiresAt.Unix() < time.Now().Unix() {
-		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, store.ErrNotFound)
-	}
-	return it.TransactionID, nil
 }
 
 // Event implements store.Store with one consistent GetItem.

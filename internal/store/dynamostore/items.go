@@ -32,28 +32,29 @@ const (
 // (attributevalue's encoding of time.Time), which also sort in time order;
 // expires_at is unix seconds, as TTL wants.
 type eventItem struct {
-	PK            string    `dynamodbav:"pk"`
-	Provider      string    `dynamodbav:"provider,omitempty"`
-	EventKey      string    `dynamodbav:"event_key,omitempty"`
-	EventType     string    `dynamodbav:"event_type,omitempty"`
-	TransactionID string    `dynamodbav:"transaction_id,omitempty"`
-	Status        string    `dynamodbav:"status,omitempty"`
-	Attempts      int       `dynamodbav:"attempts,omitempty"`
-	MessageID     string    `dynamodbav:"message_id,omitempty"`
-	Outcome       string    `dynamodbav:"outcome,omitempty"`
-	Mismatch      []string  `dynamodbav:"mismatch,omitempty"`
-	Detail        string    `dynamodbav:"detail,omitempty"`
-	ProcessedAt   time.Time `dynamodbav:"processed_at,omitempty"`
-	LastError     string    `dynamodbav:"last_error,omitempty"`
-	ErrorType     string    `dynamodbav:"error_type,omitempty"`
-	Permanent     bool      `dynamodbav:"permanent,omitempty"`
-	DeadLettered  bool      `dynamodbav:"dead_lettered,omitempty"`
-	DLQMessageID  string    `dynamodbav:"dlq_message_id,omitempty"`
-	FirstFailedAt time.Time `dynamodbav:"first_failed_at,omitempty"`
-	LastFailedAt  time.Time `dynamodbav:"last_failed_at,omitempty"`
-	ForgottenAt   time.Time `dynamodbav:"forgotten_at,omitempty"`
-	UpdatedAt     time.Time `dynamodbav:"updated_at,omitempty"`
-	ExpiresAt     time.Time `dynamodbav:"expires_at,unixtime,omitempty"`
+	PK            string        `dynamodbav:"pk"`
+	Provider      string        `dynamodbav:"provider,omitempty"`
+	EventKey      string        `dynamodbav:"event_key,omitempty"`
+	EventType     string        `dynamodbav:"event_type,omitempty"`
+	TransactionID string        `dynamodbav:"transaction_id,omitempty"`
+	Status        string        `dynamodbav:"status,omitempty"`
+	Attempts      int           `dynamodbav:"attempts,omitempty"`
+	MessageID     string        `dynamodbav:"message_id,omitempty"`
+	Outcome       string        `dynamodbav:"outcome,omitempty"`
+	Mismatch      []string      `dynamodbav:"mismatch,omitempty"`
+	Detail        string        `dynamodbav:"detail,omitempty"`
+	ProcessedAt   time.Time     `dynamodbav:"processed_at,omitempty"`
+	LastError     string        `dynamodbav:"last_error,omitempty"`
+	ErrorType     string        `dynamodbav:"error_type,omitempty"`
+	Permanent     bool          `dynamodbav:"permanent,omitempty"`
+	DeadLettered  bool          `dynamodbav:"dead_lettered,omitempty"`
+	DLQMessageID  string        `dynamodbav:"dlq_message_id,omitempty"`
+	FirstFailedAt time.Time     `dynamodbav:"first_failed_at,omitempty"`
+	LastFailedAt  time.Time     `dynamodbav:"last_failed_at,omitempty"`
+	ForgottenAt   time.Time     `dynamodbav:"forgotten_at,omitempty"`
+	UpdatedAt     time.Time     `dynamodbav:"updated_at,omitempty"`
+	ExpiresAt     time.Time     `dynamodbav:"expires_at,unixtime,omitempty"`
+	Rounds        []store.Round `dynamodbav:"rounds,omitempty"`
 }
 
 // unmarshal decodes an item into out; an error names the attribute that
@@ -83,6 +84,10 @@ func decodeEvent(item map[string]types.AttributeValue) (store.EventRecord, error
 		LastError: it.LastError, ErrorType: it.ErrorType, Permanent: it.Permanent, DeadLettered: it.DeadLettered,
 		DLQMessageID: it.DLQMessageID, FirstFailedAt: utc(it.FirstFailedAt), LastFailedAt: utc(it.LastFailedAt),
 		ForgottenAt: utc(it.ForgottenAt), UpdatedAt: utc(it.UpdatedAt), ExpiresAt: utc(it.ExpiresAt),
+	}
+	for _, r := range it.Rounds {
+		r.At = utc(r.At)
+		rec.Rounds = append(rec.Rounds, r)
 	}
 	switch rec.Status {
 	case store.Processed, store.Failed, store.Forgotten:

@@ -157,21 +157,37 @@ func (s *Store) Expect(_ context.Context, id, provider string, e transaction.Exp
 }
 
 // Bind implements store.Store.
-func (s *Store) Bind(_ context.Context, b store.Binding) (string, error) {
+func (s *Store) Bind(_ context.Context, b store.Binding) (string, bool, error) {
 	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
 	if err == nil && b.TransactionID == "" {
 		err = errors.New("no transaction id")
 	}
 	if err != nil {
-		return "", fmt.Errorf("memstore: bind: %w", err)
+		return "", false, fmt.Errorf("memstore: bind: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if have, ok := s.bindings[pk]; ok && have.expiresAt.Unix() >= b.Now.Unix() && have.transactionID != b.TransactionID {
-		return have.transactionID, fmt.Errorf("memstore: bind %s: %w", pk, store.ErrBoundElsewhere)
+	have, ok := s.bindings[pk]
+	live := ok && have.expiresAt.Unix() >= b.Now.Unix()
+	if live && have.transactionID != b.TransactionID {
+		return have.transactionID, false, fmt.Errorf("memstore: bind %s: %w", pk, store.ErrBoundElsewhere)
 	}
 	s.bindings[pk] = binding{transactionID: b.TransactionID, expiresAt: sec(b.Now.Add(s.retention))}
-	return b.TransactionID, nil
+	return b.TransactionID, !live, nil
+}
+
+// Unbind implements store.Store.
+func (s *Store) Unbind(_ context.Context, b store.Binding) error {
+	pk, err := store.BindingKey(b.Provider, b.ProviderTransactionID)
+	if err != nil {
+		return fmt.Errorf("memstore: unbind: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if have, ok := s.bindings[pk]; ok && have.transactionID == b.TransactionID {
+		delete(s.bindings, pk)
+	}
+	return nil
 }
 
 // Bound implements store.Store.
@@ -212,6 +228,7 @@ func (s *Store) Record(_ context.Context, o store.Outcome) error {
 	rec.Attempts++
 	rec.ProcessedAt, rec.UpdatedAt = now, now
 	rec.ExpiresAt = sec(now.Add(s.retention))
+	endRound(&rec, o.Round, o.Outcome)
 	s.events[pk] = rec
 	return nil
 }
@@ -249,12 +266,42 @@ func (s *Store) Fail(_ context.Context, f store.Failure) error {
 	}
 	rec.UpdatedAt = now
 	rec.ExpiresAt = time.Time{}
+	if f.DeadLettered {
+		endRound(&rec, f.Round, store.RoundFailed)
+	}
+	s.events[pk] = rec
+	return nil
+}
+
+// endRound sets the outcome of round n, when the record has it.
+func endRound(rec *store.EventRecord, n int, outcome string) {
+	if n >= 1 && n <= len(rec.Rounds) {
+		rounds := slices.Clone(rec.Rounds)
+		rounds[n-1].Outcome = outcome
+		rec.Rounds = rounds
+	}
+}
+
+// BeginRound implements store.Store.
+func (s *Store) BeginRound(_ context.Context, provider, eventKey string, round int, now time.Time) error {
+	pk, err := store.RecordKey(provider, eventKey)
+	if err != nil {
+		return fmt.Errorf("memstore: begin round: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.lookup(pk, now)
+	if !ok || rec.Status != store.Failed || rec.Permanent || len(rec.Rounds) != round-1 {
+		return fmt.Errorf("memstore: begin round %d of %s: %w", round, pk, store.ErrRoundTaken)
+	}
+	rec.Rounds = append(slices.Clone(rec.Rounds), store.Round{Round: round, At: now.UTC(), Outcome: store.RoundRedriven})
+	rec.UpdatedAt = now.UTC()
 	s.events[pk] = rec
 	return nil
 }
 
 // Resolve implements store.Store.
-func (s *Store) Resolve(_ context.Context, provider, eventKey, outcome string, now time.Time) error {
+func (s *Store) Resolve(_ context.Context, provider, eventKey, outcome string, round int, now time.Time) error {
 	pk, err := store.RecordKey(provider, eventKey)
 	if err != nil {
 		return fmt.Errorf("memstore: resolve: %w", err)
@@ -270,6 +317,7 @@ func (s *Store) Resolve(_ context.Context, provider, eventKey, outcome string, n
 	rec.Attempts++
 	rec.ProcessedAt, rec.UpdatedAt = now.UTC(), now.UTC()
 	rec.ExpiresAt = sec(now.Add(s.retention))
+	endRound(&rec, round, outcome)
 	s.events[pk] = rec
 	return nil
 }

@@ -23,6 +23,11 @@ output "role_arn" {
   value       = aws_iam_role.this.arn
 }
 
+output "log_group_arn" {
+  description = "ARN of the function's log group."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
 output "log_group_name" {
   description = "Name of the function's log group."
   value       = aws_cloudwatch_log_group.this.name
@@ -49,6 +54,10 @@ output "settings" {
     log_format         = aws_lambda_function.this.logging_config[0].log_format
     log_group          = aws_lambda_function.this.logging_config[0].log_group
     log_retention_days = aws_cloudwatch_log_group.this.retention_in_days
+    log_group_class    = aws_cloudwatch_log_group.this.log_group_class
+    application_log    = aws_lambda_function.this.logging_config[0].application_log_level
+    system_log_level   = aws_lambda_function.this.logging_config[0].system_log_level
+    reserved           = aws_lambda_function.this.reserved_concurrent_executions
     environment        = one(aws_lambda_function.this.environment[*].variables)
   }
 }

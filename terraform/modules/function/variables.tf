@@ -42,6 +42,39 @@ variable "timeout" {
   }
 }
 
+variable "reserved_concurrent_executions" {
+  description = "Concurrency reserved for (and capping) the function; -1 leaves it in the account's unreserved pool."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrent_executions >= -1
+    error_message = "reserved_concurrent_executions must be -1 (unreserved) or at least 0."
+  }
+}
+
+variable "system_log_level" {
+  description = "Lambda's filter for its own platform records in JSON logs (DEBUG, INFO, WARN). WARN drops the per-invocation START/REPORT lines."
+  type        = string
+  default     = "WARN"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN"], var.system_log_level)
+    error_message = "system_log_level must be DEBUG, INFO or WARN."
+  }
+}
+
+variable "log_group_class" {
+  description = "Class of the function's log group: STANDARD, or INFREQUENT_ACCESS (half the ingestion price, but no metric filters, subscriptions or Embedded Metric Format metrics)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = contains(["STANDARD", "INFREQUENT_ACCESS"], var.log_group_class)
+    error_message = "log_group_class must be STANDARD or INFREQUENT_ACCESS."
+  }
+}
+
 variable "environment" {
   description = "Environment variables of the function."
   type        = map(string)

@@ -42,6 +42,27 @@ resource "aws_dynamodb_table" "transactions" {
     type = "S"
   }
 
+  dynamic "attribute" {
+    for_each = var.payment_intent_index != "" ? [1] : []
+    content {
+      name = "stripe_payment_intent"
+      type = "S"
+    }
+  }
+
+  # The processor finds the transaction of a Stripe object that carries only its payment
+  # intent (a charge, a refund) here. Keys only: the processor reads the transaction by its
+  # key afterwards, and a KEYS_ONLY index is written only when the attribute is first set or
+  # changes, not on every update of the transaction. On demand, like the table.
+  dynamic "global_secondary_index" {
+    for_each = var.payment_intent_index != "" ? [1] : []
+    content {
+      name            = var.payment_intent_index
+      hash_key        = "stripe_payment_intent"
+      projection_type = "KEYS_ONLY"
+    }
+  }
+
   ttl {
     attribute_name = var.ttl_attribute
     enabled        = true

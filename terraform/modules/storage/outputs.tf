@@ -18,6 +18,11 @@ output "transactions_table_arn" {
   value       = aws_dynamodb_table.transactions.arn
 }
 
+output "payment_intent_index_arn" {
+  description = "ARN of the transactions table's index on stripe_payment_intent."
+  value       = "${aws_dynamodb_table.transactions.arn}/index/${var.payment_intent_index}"
+}
+
 output "settings" {
   description = "The tables' settings that the tests check."
   value = {
@@ -32,6 +37,10 @@ output "settings" {
       server_side_encryption = try(t.server_side_encryption[0].enabled, false)
       ttl_enabled            = one([for x in t.ttl : x.enabled])
       ttl_attribute          = one([for x in t.ttl : x.attribute_name])
+      indexes = { for i in t.global_secondary_index : i.name => {
+        hash_key        = i.hash_key
+        projection_type = i.projection_type
+      } }
     }
   }
 }

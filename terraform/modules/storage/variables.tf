@@ -37,3 +37,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "payment_intent_index" {
+  description = "Name of the transactions table's global secondary index on stripe_payment_intent. Empty only for DynamoDB Local, which reads the index back without its name, so every plan would replace it."
+  type        = string
+  default     = "by_stripe_payment_intent"
+}
