@@ -109,7 +109,7 @@ func TestListSaysHowManyMessagesAreHiddenFromIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(l.Jobs) != 15 || l.Hidden != 10 || !strings.Contains(l.Note(time.Minute, 5*time.Minute), "10 more messages are hidden") {
+	if len(l.Jobs) != 15 || l.Hidden != 10 || !strings.Contains(l.Note(time.Minute, 5*time.Minute), "about 10 DLQ messages were in flight") {
 		t.Fatalf("%d listed, %d hidden, note %q", len(l.Jobs), l.Hidden, l.Note(time.Minute, 5*time.Minute))
 	}
 }
@@ -254,5 +254,36 @@ func TestNewNamesWhatIsMissing(t *testing.T) {
 		if _, err := failedjobs.New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
 		}
+	}
+}
+
+func TestMoveClientSideWaitsForMessagesALostReceiveHid(t *testing.T) {
+	t.Parallel()
+	d := &fakeDLQ{}
+	d.fill(25)
+	if _, err := d.Scan(context.Background(), 10, 0, 0); err != nil { // an answer lost on the way
+		t.Fatal(err)
+	}
+	d.comeBackEvery = 6 // the lost ones are visible again from the 7th receive
+	moved, err := newService(t, d, &fakeSource{}, &fakeRecords{}, func(c *failedjobs.Config) { c.Wait = time.Millisecond }).MoveClientSide(context.Background(), nil)
+	if err != nil || moved != 25 {
+		t.Fatalf("moved %d, %v; want all 25", moved, err)
+	}
+	if ids, _ := d.left(); len(ids) != 0 {
+		t.Fatalf("%d left in the DLQ", len(ids))
+	}
+}
+
+func TestMoveClientSideGivesUpOnMessagesThatStayHidden(t *testing.T) {
+	t.Parallel()
+	d := &fakeDLQ{}
+	d.fill(12)
+	if _, err := d.Scan(context.Background(), 10, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, d, &fakeSource{}, &fakeRecords{}, func(c *failedjobs.Config) { c.Wait, c.Hide = time.Millisecond, 20*time.Millisecond })
+	moved, err := svc.MoveClientSide(context.Background(), nil)
+	if moved != 2 || err == nil || !strings.Contains(err.Error(), "10 messages stay hidden") {
+		t.Fatalf("moved %d, %v; want 2 and the 10 hidden named", moved, err)
 	}
 }

@@ -56,7 +56,7 @@ func (s *Service) List(ctx context.Context, o ListOptions) (Listing, error) {
 func (l Listing) Note(budget, hide time.Duration) string {
 	note := l.Stopped.Note(len(l.Jobs), budget)
 	if l.Hidden > 0 {
-		hidden := fmt.Sprintf("%d more messages are hidden (read by another command, or by a receive whose answer was lost) and were not listed: they reappear within %s", l.Hidden, hide)
+		hidden := fmt.Sprintf("about %d DLQ messages were in flight when it ended (SQS's count can lag a minute): those hidden by another command, or by a receive whose answer was lost, were not listed and reappear within %s", l.Hidden, hide)
 		if note == "" {
 			return hidden
 		}

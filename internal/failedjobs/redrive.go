@@ -80,33 +80,79 @@ func pick(tasks []MoveTask, handle string) MoveTask {
 // MoveClientSide moves every DLQ message back to the source queue itself
 // (receive, send, delete, 10 at a time): the fallback for servers without
 // move tasks. Each copy is a new message, as with a move task. Only what the
-// source queue accepted leaves the DLQ.
+// source queue accepted leaves the DLQ. Messages hidden when the DLQ looks
+// empty (a receive whose answer was lost) are waited for, up to the hide of
+// its receives.
 func (s *Service) MoveClientSide(ctx context.Context, progress func(Progress)) (int, error) {
-	start, moved := time.Now(), 0
+	m := mover{s: s, start: time.Now(), hide: min(s.cfg.Hide, 30*time.Second), progress: progress}
 	for {
-		got, err := s.cfg.DLQ.Scan(ctx, 10, s.cfg.Wait, s.cfg.Hide)
+		got, err := s.cfg.DLQ.Scan(ctx, 10, s.cfg.Wait, m.hide)
 		if err != nil {
-			return moved, fmt.Errorf("receive from the DLQ: %w", err)
+			return m.moved, fmt.Errorf("receive from the DLQ: %w", err)
 		}
 		if len(got) == 0 {
-			return moved, nil
-		}
-		copied, unsent, err := s.sendCopies(ctx, got)
-		if derr := s.cfg.DLQ.Delete(ctx, handles(copied)); derr != nil {
-			s.cfg.Logger.Warn("moved messages not deleted from the DLQ; their second copies will be deduplicated", "messages", len(copied), "error", derr.Error())
-		}
-		moved += len(copied)
-		if progress != nil {
-			progress(Progress{Read: moved + len(unsent), Moved: moved, Elapsed: time.Since(start)})
-		}
-		if len(unsent) > 0 {
-			s.releaseOrWarn(ctx, unsent)
-			if err == nil {
-				err = fmt.Errorf("SQS refused %d entries", len(unsent))
+			if done, err := m.drained(ctx); done || err != nil {
+				return m.moved, err
 			}
-			return moved, fmt.Errorf("%d messages could not be sent to the source queue and stay in the DLQ: %w", len(unsent), err)
+			continue
+		}
+		m.waitingSince = time.Time{}
+		if err := m.move(ctx, got); err != nil {
+			return m.moved, err
 		}
 	}
+}
+
+// mover is one client-side move.
+type mover struct {
+	s            *Service
+	start        time.Time
+	hide         time.Duration
+	progress     func(Progress)
+	moved        int
+	waitingSince time.Time
+}
+
+// move sends a copy of each message and deletes those the queue took.
+func (m *mover) move(ctx context.Context, got []sqsqueue.Received) error {
+	copied, unsent, err := m.s.sendCopies(ctx, got)
+	if derr := m.s.cfg.DLQ.Delete(ctx, handles(copied)); derr != nil {
+		m.s.cfg.Logger.Warn("moved messages not deleted from the DLQ; their second copies will be deduplicated", "messages", len(copied), "error", derr.Error())
+	}
+	m.moved += len(copied)
+	if m.progress != nil {
+		m.progress(Progress{Read: m.moved + len(unsent), Moved: m.moved, Elapsed: time.Since(m.start)})
+	}
+	if len(unsent) == 0 {
+		return nil
+	}
+	m.s.releaseOrWarn(ctx, unsent)
+	if err == nil {
+		err = fmt.Errorf("SQS refused %d entries", len(unsent))
+	}
+	return fmt.Errorf("%d messages could not be sent to the source queue and stay in the DLQ: %w", len(unsent), err)
+}
+
+// drained says whether the move is over once a receive found nothing:
+// yes when no message is hidden either; while some are, it waits a pause
+// and asks for another receive, up to the hide of the move's receives.
+func (m *mover) drained(ctx context.Context) (bool, error) {
+	d, err := m.s.cfg.DLQ.Depth(ctx)
+	if err != nil || d.InFlight == 0 {
+		return true, nil
+	}
+	if m.waitingSince.IsZero() {
+		m.waitingSince = time.Now()
+	}
+	if time.Since(m.waitingSince) > m.hide+2*m.s.cfg.Wait {
+		return true, fmt.Errorf("%d messages stay hidden in the DLQ (read by another command, or by a receive whose answer was lost) and were not moved: run it again once they reappear", d.InFlight)
+	}
+	select {
+	case <-ctx.Done():
+		return true, ctx.Err()
+	case <-time.After(m.s.cfg.Wait):
+	}
+	return false, nil
 }
 
 // sendCopies sends a copy of each message to the source queue and splits
