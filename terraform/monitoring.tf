@@ -20,7 +20,7 @@ locals {
   # name => settings; every alarm fires on the first breaching minute.
   alarms = {
     dlq-not-empty = {
-      description = "Messages are in the dead-letter queue: inspect them with hubctl and redrive after a fix."
+      description = local.auto_redrive ? "Messages are in the dead-letter queue: transient failures go back by themselves after ${join(", ", [for s in var.auto_redrive_seconds : "${s} s"])} (hubctl failed list shows their rounds); inspect the rest with hubctl and redrive after a fix." : "Messages are in the dead-letter queue: inspect them with hubctl and redrive after a fix."
       namespace   = "AWS/SQS"
       metric      = "ApproximateNumberOfMessagesVisible"
       dimensions  = { QueueName = module.queue.dlq_name }

@@ -37,7 +37,7 @@ variable "localstack_endpoint" {
 }
 
 variable "log_level" {
-  description = "LOG_LEVEL of both functions (debug, info, warn, error); also Lambda's application log filter."
+  description = "LOG_LEVEL of the functions (debug, info, warn, error); also Lambda's application log filter."
   type        = string
   default     = "info"
 
