@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -250,116 +249,6 @@ func cmdDown(args []string) error {
 	}
 	_ = os.Remove(state) // only if empty: the directory may be the user's
 	return nil
-}
-
-func cmdExec(args []string) (int, error) {
-	var state string
-	argv, err := parse("exec", args, &state, false)
-	if err != nil {
-		return 0, err
-	}
-	if len(argv) == 0 {
-		return 0, fmt.Errorf("%w: exec needs a command: exec [--state DIR] -- CMD [ARGS...]", errUsage)
-	}
-
-	// Fail before spending seconds on the servers if CMD cannot run at all.
-	if _, err := exec.LookPath(argv[0]); err != nil {
-		return 127, err // as a shell reports a command not found
-	}
-
-	// Signals: before CMD runs they cancel the start-up; once it runs they are forwarded to
-	// it, and the servers are stopped after it exits. CMD shares our process group, so a
-	// Ctrl-C in a terminal reaches it directly too (and once more through us); the servers
-	// have groups of their own and only stop when we stop them.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	var (
-		mu       sync.Mutex
-		child    *os.Process
-		received os.Signal
-	)
-	go func() {
-		for sig := range sigs {
-			mu.Lock()
-			if child != nil {
-				_ = child.Signal(sig)
-			} else if received == nil {
-				received = sig
-				cancel(fmt.Errorf("received %v", sig))
-			}
-			mu.Unlock()
-		}
-	}()
-	interrupted := func() (int, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		if s, ok := received.(syscall.Signal); ok {
-			return 128 + int(s), true
-		}
-		return 0, false
-	}
-
-	if err := install(ctx); err != nil {
-		if code, ok := interrupted(); ok {
-			return code, err
-		}
-		return 1, err
-	}
-	st, err := localaws.StartAll(ctx, localaws.Options{StateDir: state, Logf: logf})
-	if err != nil {
-		if code, ok := interrupted(); ok {
-			return code, err
-		}
-		return 1, err
-	}
-	defer func() {
-		began := time.Now()
-		if err := st.Stop(); err != nil {
-			logf("stopping servers: %v", err)
-			return
-		}
-		logf("servers stopped in %.1fs", time.Since(began).Seconds())
-	}()
-
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), st.Env()...)
-	cmd.SysProcAttr = cmdSysProcAttr()
-	mu.Lock()
-	if received != nil { // a signal arrived while the servers were starting
-		mu.Unlock()
-		code, _ := interrupted()
-		return code, fmt.Errorf("interrupted before %s started", argv[0])
-	}
-	err = cmd.Start()
-	if err == nil {
-		child = cmd.Process
-	}
-	mu.Unlock()
-	if err != nil {
-		code := 126 // found but not runnable, as a shell reports it
-		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			code = 127
-		}
-		return code, err
-	}
-
-	err = cmd.Wait()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, nil
-	case errors.As(err, &exitErr):
-		if ws, ok := exitErr.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal()), nil // as a shell reports a command killed by a signal
-		}
-		return exitErr.ExitCode(), nil
-	default:
-		return 1, err
-	}
 }
 
 func readPids(path string) ([]pidEntry, error) {

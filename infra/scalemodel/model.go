@@ -118,193 +118,234 @@ const dt = 0.05
 
 // Run simulates the pipeline second by second in steps of dt.
 func Run(s Settings, tr Traffic) Result {
-	var r Result
-	apiTokens, acctTokens := s.APIBurst, s.AccountAPIBurst
-	var visible, hidden []cohort
-	var running []invocation
-	var offeredAcc float64
-	failAcc := 0.0
-	enqueue := func(n int, t float64) {
-		// Which of these fail: a deterministic share, so that counts are exact.
-		failAcc += float64(n) * s.FailingFraction
-		f := int(failAcc)
-		failAcc -= float64(f)
-		if n-f > 0 {
-			visible = append(visible, cohort{n: n - f, enq: t})
-		}
-		if f > 0 {
-			visible = append(visible, cohort{n: f, enq: t, failing: true})
-		}
-	}
+	m := &sim{s: s, tr: tr, apiTokens: s.APIBurst, acctTokens: s.AccountAPIBurst, windowOpen: -1,
+		// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html: the mapping
+		// starts with 5 concurrent batches, adds up to 300 concurrent invocations a minute while
+		// messages wait, up to 1,250 (or maximum_concurrency).
+		limit: float64(min(s.MaxConcurrency, 1250))}
+	m.esmLimit = math.Min(5, m.limit)
 	if tr.Queued > 0 {
-		enqueue(tr.Queued, 0)
+		m.enqueue(tr.Queued, 0)
 	}
-	// https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html: the mapping starts
-	// with 5 concurrent batches, adds up to 300 concurrent invocations a minute while messages
-	// wait, up to 1,250 (or maximum_concurrency).
-	limit := float64(min(s.MaxConcurrency, 1250))
-	esmLimit := math.Min(5, limit)
-	windowOpen := -1.0
-	waiting := 0 // visible messages a poller holds while its window fills
-	tableWrites := 0.0
-	var sec Point
 	maxT := tr.Duration + 4*3600
 	for step := 0; ; step++ {
 		t := float64(step) * dt
-		// 1. Offered webhooks through the stage and account throttles (token buckets:
-		// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html).
 		if t < tr.Duration {
-			rate := tr.Rate(t)
-			offeredAcc += rate * dt
-			n := int(offeredAcc)
-			offeredAcc -= float64(n)
-			apiTokens = math.Min(s.APIBurst, apiTokens+s.APIRate*dt)
-			acctTokens = math.Min(s.AccountAPIBurst, acctTokens+s.AccountAPIRate*dt)
-			ok := int(math.Min(float64(n), math.Min(apiTokens, acctTokens)))
-			apiTokens -= float64(ok)
-			acctTokens -= float64(ok)
-			r.Offered += n
-			r.Throttled429 += n - ok
-			sec.Offered += float64(n)
-			sec.Throttled += float64(n - ok)
-			// 2. The ingest's concurrency: rate x duration (Little's law) against its cap
-			// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html).
-			capIngest := float64(s.AccountConcurrency - s.Reserved)
-			if s.IngestReserved >= 0 {
-				capIngest = float64(s.IngestReserved)
-			}
-			maxPerStep := int(capIngest / s.IngestSeconds * dt)
-			if ok > maxPerStep {
-				r.IngestThrottled += ok - maxPerStep
-				ok = maxPerStep
-			}
-			r.Accepted += ok
-			if ok > 0 {
-				enqueue(ok, t)
-			}
+			m.offer(t)
 		}
-		// 3. Hidden messages come back when their visibility timeout or backoff ends
-		// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html).
-		keep := hidden[:0]
-		for _, c := range hidden {
-			if c.visibleAt <= t {
-				visible = append(visible, c)
-			} else {
-				keep = append(keep, c)
-			}
-		}
-		hidden = keep
-		// 4. Finished invocations: successes deleted (ReportBatchItemFailures), failures hidden
-		// for their backoff with ChangeMessageVisibility
-		// (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
-		stillRunning := running[:0]
-		for _, inv := range running {
-			if inv.end > t {
-				stillRunning = append(stillRunning, inv)
-				continue
-			}
-			for _, c := range inv.msgs {
-				writes := float64(c.n) * s.WritesPerEvent
-				// Writes beyond what the table serves this second are throttled: the job fails
-				// (transient) and retries on the backoff schedule.
-				throttled := c.failing || tableWrites+writes > s.TableWrites
-				if throttled {
-					b := s.Backoff[min(c.rc, len(s.Backoff))-1]
-					c.visibleAt = t + b
-					hidden = append(hidden, c)
-					r.VisibilityChanges += c.n
-					r.WriteUnits += float64(c.n) // the failure record
-					tableWrites += float64(c.n)
-					continue
-				}
-				tableWrites += writes
-				r.WriteUnits += writes
-				r.Processed += c.n
-			}
-			r.Deletes++
-		}
-		running = stillRunning
-		// 5. The mapping's pollers receive batches while slots are free.
-		vis := count(visible)
-		if vis > 0 && esmLimit < limit {
-			esmLimit = math.Min(limit, esmLimit+300.0/60*dt)
-		}
-		if vis > 0 && windowOpen < 0 {
-			windowOpen = t
-		}
-		for len(running) < int(esmLimit) && count(visible) > 0 {
-			if count(visible) < s.BatchSize && t-windowOpen < s.Window && t < tr.Duration+s.Window {
-				// A poller holds what it has while the window fills; a long-polling receive
-				// returns as soon as a message arrives, so each arrival meanwhile is a receive.
-				if n := count(visible); n > waiting {
-					r.Receives++
-					waiting = n
-				}
-				break
-			}
-			batch := take(&visible, s.BatchSize)
-			windowOpen = -1
-			if waiting == 0 {
-				r.Receives++
-			}
-			waiting = 0
-			var deliver []cohort
-			for _, c := range batch {
-				// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html:
-				// a message whose receive count would exceed maxReceiveCount goes to the DLQ
-				// instead of being delivered.
-				if c.rc >= s.MaxReceive {
-					r.DLQ += c.n
-					continue
-				}
-				c.rc++
-				r.Attempts += c.n
-				deliver = append(deliver, c)
-			}
-			if len(deliver) == 0 {
-				continue
-			}
-			r.Invocations++
-			// Reserved concurrency below the mapping's concurrency throttles the invocation: the
-			// receive has already counted, and the batch comes back after the visibility timeout
-			// (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
-			if len(running) >= s.Reserved {
-				for _, c := range deliver {
-					c.visibleAt = t + s.VisibilityTimeout
-					hidden = append(hidden, c)
-					r.WastedReceives += c.n
-				}
-				continue
-			}
-			running = append(running, invocation{end: t + s.BatchSeconds, msgs: deliver})
-		}
-		depth := count(visible) + count(hidden)
-		for _, inv := range running {
-			depth += count(inv.msgs)
-		}
-		age := 0.0
-		for _, cs := range [][]cohort{visible, hidden} {
-			for _, c := range cs {
-				age = math.Max(age, t-c.enq)
-			}
-		}
-		r.MaxDepth = max(r.MaxDepth, depth)
-		r.MaxAge = math.Max(r.MaxAge, age)
-		if (step+1)%int(1/dt) == 0 {
-			sec.T, sec.Depth, sec.OldestAge, sec.ProcessorConcurrent = t, depth, age, len(running)
-			r.Series = append(r.Series, sec)
-			sec = Point{}
-			tableWrites = 0 // per-second capacity
-		}
+		m.reveal(t)
+		m.finish(t)
+		m.poll(t)
+		depth := m.sample(step, t)
 		if t >= tr.Duration && depth == 0 {
-			r.DrainSeconds = math.Max(0, t-tr.Duration)
-			return r
+			m.r.DrainSeconds = math.Max(0, t-tr.Duration)
+			return m.r
 		}
 		if t > maxT {
-			r.DrainSeconds = math.Inf(1)
-			return r
+			m.r.DrainSeconds = math.Inf(1)
+			return m.r
 		}
 	}
+}
+
+// sim is the state of one run.
+type sim struct {
+	s  Settings
+	tr Traffic
+	r  Result
+
+	apiTokens, acctTokens float64
+	visible, hidden       []cohort
+	running               []invocation
+	offeredAcc, failAcc   float64
+	limit, esmLimit       float64
+	windowOpen            float64
+	waiting               int     // visible messages a poller holds while its window fills
+	tableWrites           float64 // this second's
+	sec                   Point
+}
+
+// enqueue adds n accepted messages; a deterministic share of them fails,
+// so that counts are exact.
+func (m *sim) enqueue(n int, t float64) {
+	m.failAcc += float64(n) * m.s.FailingFraction
+	f := int(m.failAcc)
+	m.failAcc -= float64(f)
+	if n-f > 0 {
+		m.visible = append(m.visible, cohort{n: n - f, enq: t})
+	}
+	if f > 0 {
+		m.visible = append(m.visible, cohort{n: f, enq: t, failing: true})
+	}
+}
+
+// offer: 1. offered webhooks through the stage and account throttles (token
+// buckets: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html);
+// 2. the ingest's concurrency: rate x duration (Little's law) against its cap
+// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html).
+func (m *sim) offer(t float64) {
+	s := m.s
+	m.offeredAcc += m.tr.Rate(t) * dt
+	n := int(m.offeredAcc)
+	m.offeredAcc -= float64(n)
+	m.apiTokens = math.Min(s.APIBurst, m.apiTokens+s.APIRate*dt)
+	m.acctTokens = math.Min(s.AccountAPIBurst, m.acctTokens+s.AccountAPIRate*dt)
+	ok := int(math.Min(float64(n), math.Min(m.apiTokens, m.acctTokens)))
+	m.apiTokens -= float64(ok)
+	m.acctTokens -= float64(ok)
+	m.r.Offered += n
+	m.r.Throttled429 += n - ok
+	m.sec.Offered += float64(n)
+	m.sec.Throttled += float64(n - ok)
+	capIngest := float64(s.AccountConcurrency - s.Reserved)
+	if s.IngestReserved >= 0 {
+		capIngest = float64(s.IngestReserved)
+	}
+	if maxPerStep := int(capIngest / s.IngestSeconds * dt); ok > maxPerStep {
+		m.r.IngestThrottled += ok - maxPerStep
+		ok = maxPerStep
+	}
+	m.r.Accepted += ok
+	if ok > 0 {
+		m.enqueue(ok, t)
+	}
+}
+
+// reveal: 3. hidden messages come back when their visibility timeout or
+// backoff ends
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html).
+func (m *sim) reveal(t float64) {
+	keep := m.hidden[:0]
+	for _, c := range m.hidden {
+		if c.visibleAt <= t {
+			m.visible = append(m.visible, c)
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	m.hidden = keep
+}
+
+// finish: 4. finished invocations: successes deleted
+// (ReportBatchItemFailures), failures hidden for their backoff with
+// ChangeMessageVisibility
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html).
+func (m *sim) finish(t float64) {
+	s := m.s
+	stillRunning := m.running[:0]
+	for _, inv := range m.running {
+		if inv.end > t {
+			stillRunning = append(stillRunning, inv)
+			continue
+		}
+		for _, c := range inv.msgs {
+			writes := float64(c.n) * s.WritesPerEvent
+			// Writes beyond what the table serves this second are throttled: the job fails
+			// (transient) and retries on the backoff schedule.
+			if c.failing || m.tableWrites+writes > s.TableWrites {
+				c.visibleAt = t + s.Backoff[min(c.rc, len(s.Backoff))-1]
+				m.hidden = append(m.hidden, c)
+				m.r.VisibilityChanges += c.n
+				m.r.WriteUnits += float64(c.n) // the failure record
+				m.tableWrites += float64(c.n)
+				continue
+			}
+			m.tableWrites += writes
+			m.r.WriteUnits += writes
+			m.r.Processed += c.n
+		}
+		m.r.Deletes++
+	}
+	m.running = stillRunning
+}
+
+// poll: 5. the mapping's pollers receive batches while slots are free.
+func (m *sim) poll(t float64) {
+	s := m.s
+	if vis := count(m.visible); vis > 0 {
+		if m.esmLimit < m.limit {
+			m.esmLimit = math.Min(m.limit, m.esmLimit+300.0/60*dt)
+		}
+		if m.windowOpen < 0 {
+			m.windowOpen = t
+		}
+	}
+	for len(m.running) < int(m.esmLimit) && count(m.visible) > 0 {
+		if count(m.visible) < s.BatchSize && t-m.windowOpen < s.Window && t < m.tr.Duration+s.Window {
+			// A poller holds what it has while the window fills; a long-polling receive
+			// returns as soon as a message arrives, so each arrival meanwhile is a receive.
+			if n := count(m.visible); n > m.waiting {
+				m.r.Receives++
+				m.waiting = n
+			}
+			return
+		}
+		batch := take(&m.visible, s.BatchSize)
+		m.windowOpen = -1
+		if m.waiting == 0 {
+			m.r.Receives++
+		}
+		m.waiting = 0
+		m.deliver(t, batch)
+	}
+}
+
+// deliver hands a received batch to an invocation. A message whose receive
+// count would exceed maxReceiveCount goes to the DLQ instead of being
+// delivered
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html).
+func (m *sim) deliver(t float64, batch []cohort) {
+	s := m.s
+	var deliver []cohort
+	for _, c := range batch {
+		if c.rc >= s.MaxReceive {
+			m.r.DLQ += c.n
+			continue
+		}
+		c.rc++
+		m.r.Attempts += c.n
+		deliver = append(deliver, c)
+	}
+	if len(deliver) == 0 {
+		return
+	}
+	m.r.Invocations++
+	// Reserved concurrency below the mapping's concurrency throttles the invocation: the
+	// receive has already counted, and the batch comes back after the visibility timeout
+	// (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html).
+	if len(m.running) >= s.Reserved {
+		for _, c := range deliver {
+			c.visibleAt = t + s.VisibilityTimeout
+			m.hidden = append(m.hidden, c)
+			m.r.WastedReceives += c.n
+		}
+		return
+	}
+	m.running = append(m.running, invocation{end: t + s.BatchSeconds, msgs: deliver})
+}
+
+// sample records the queue's depth and oldest age, and each second's point
+// of the series; it returns the depth.
+func (m *sim) sample(step int, t float64) int {
+	depth := count(m.visible) + count(m.hidden)
+	for _, inv := range m.running {
+		depth += count(inv.msgs)
+	}
+	age := 0.0
+	for _, cs := range [][]cohort{m.visible, m.hidden} {
+		for _, c := range cs {
+			age = math.Max(age, t-c.enq)
+		}
+	}
+	m.r.MaxDepth = max(m.r.MaxDepth, depth)
+	m.r.MaxAge = math.Max(m.r.MaxAge, age)
+	if (step+1)%int(1/dt) == 0 {
+		m.sec.T, m.sec.Depth, m.sec.OldestAge, m.sec.ProcessorConcurrent = t, depth, age, len(m.running)
+		m.r.Series = append(m.r.Series, m.sec)
+		m.sec = Point{}
+		m.tableWrites = 0 // per-second capacity
+	}
+	return depth
 }
 
 func count(cs []cohort) int {

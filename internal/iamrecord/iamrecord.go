@@ -147,66 +147,78 @@ func Records(component, serviceID, operation string, input any, getenv func(stri
 	v := reflect.Indirect(reflect.ValueOf(input))
 	switch prefix {
 	case "sqs":
-		op := strings.TrimSuffix(operation, "Batch") // SendMessageBatch -> SendMessage, ...
-		switch {
-		case str(v, "QueueUrl") != "":
-			add(op, c.queue(str(v, "QueueUrl")))
-		case str(v, "SourceArn") != "": // message move tasks are authorised on their source
-			add(op, c.queue(str(v, "SourceArn")))
-		case str(v, "QueueName") != "":
-			add(op, c.queue(str(v, "QueueName")))
-		case operation == "CancelMessageMoveTask":
-			// The handle is opaque; the hub only ever moves messages out of its DLQ.
-			add(op, KindDLQ)
-		default:
-			add(op, KindAny)
-		}
+		sqsRecords(c, operation, v, add)
 	case "dynamodb":
-		switch operation {
-		case "TransactWriteItems":
-			for _, item := range field(v, "TransactItems") {
-				for name, action := range map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"} {
-					if t := str(reflect.Indirect(fieldValue(item, name)), "TableName"); t != "" {
-						add(action, c.table(t))
-					}
-				}
-			}
-		case "TransactGetItems":
-			for _, item := range field(v, "TransactItems") {
-				if t := str(reflect.Indirect(fieldValue(item, "Get")), "TableName"); t != "" {
-					add("GetItem", c.table(t))
-				}
-			}
-		case "BatchGetItem", "BatchWriteItem":
-			for _, t := range mapKeys(v, "RequestItems") {
-				add(operation, c.table(t))
-			}
-		default:
-			kind := KindAny
-			if t := str(v, "TableName"); t != "" {
-				kind = c.table(t)
-				if idx := str(v, "IndexName"); idx != "" {
-					kind = KindIndex(kind, idx)
-				}
-			}
-			add(operation, kind)
-		}
+		dynamoDBRecords(c, operation, v, add)
 	case "ssm":
-		names := strs(v, "Names")
-		if n := str(v, "Name"); n != "" {
-			names = append(names, n)
-		}
-		if len(names) == 0 {
-			add(operation, KindAny)
-		}
-		for _, n := range names {
-			add(operation, c.parameter(n))
-		}
+		ssmRecords(c, operation, v, add)
 	default:
 		add(operation, KindAny)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Action+out[i].Resource < out[j].Action+out[j].Resource })
 	return out
+}
+
+func sqsRecords(c classifier, operation string, v reflect.Value, add func(op, kind string)) {
+	op := strings.TrimSuffix(operation, "Batch") // SendMessageBatch -> SendMessage, ...
+	switch {
+	case str(v, "QueueUrl") != "":
+		add(op, c.queue(str(v, "QueueUrl")))
+	case str(v, "SourceArn") != "": // message move tasks are authorised on their source
+		add(op, c.queue(str(v, "SourceArn")))
+	case str(v, "QueueName") != "":
+		add(op, c.queue(str(v, "QueueName")))
+	case operation == "CancelMessageMoveTask":
+		// The handle is opaque; the hub only ever moves messages out of its DLQ.
+		add(op, KindDLQ)
+	default:
+		add(op, KindAny)
+	}
+}
+
+func dynamoDBRecords(c classifier, operation string, v reflect.Value, add func(op, kind string)) {
+	switch operation {
+	case "TransactWriteItems":
+		for _, item := range field(v, "TransactItems") {
+			for name, action := range map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"} {
+				if t := str(reflect.Indirect(fieldValue(item, name)), "TableName"); t != "" {
+					add(action, c.table(t))
+				}
+			}
+		}
+	case "TransactGetItems":
+		for _, item := range field(v, "TransactItems") {
+			if t := str(reflect.Indirect(fieldValue(item, "Get")), "TableName"); t != "" {
+				add("GetItem", c.table(t))
+			}
+		}
+	case "BatchGetItem", "BatchWriteItem":
+		for _, t := range mapKeys(v, "RequestItems") {
+			add(operation, c.table(t))
+		}
+	default:
+		kind := KindAny
+		if t := str(v, "TableName"); t != "" {
+			kind = c.table(t)
+			if idx := str(v, "IndexName"); idx != "" {
+				kind = KindIndex(kind, idx)
+			}
+		}
+		add(operation, kind)
+	}
+}
+
+func ssmRecords(c classifier, operation string, v reflect.Value, add func(op, kind string)) {
+	names := strs(v, "Names")
+	if n := str(v, "Name"); n != "" {
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		add(operation, KindAny)
+	}
+	for _, n := range names {
+		add(operation, c.parameter(n))
+	}
 }
 
 // servicePrefix maps an SDK service ID to its IAM service prefix.

@@ -132,57 +132,11 @@ type Stack struct {
 // this costs about as much as starting it alone). If any fails, the others are stopped and
 // the errors are returned together.
 func StartAll(ctx context.Context, o Options) (*Stack, error) {
-	if o.Dir == "" {
-		dir, err := Root()
-		if err != nil {
-			return nil, err
-		}
-		o.Dir = dir
+	o, ownedDir, err := o.withDefaults()
+	if err != nil {
+		return nil, err
 	}
-	if o.Node == "" {
-		node, err := NodePath(o.Dir)
-		if err != nil {
-			return nil, err
-		}
-		o.Node = node
-	}
-	// With no StateDir, the servers share one temporary directory, which a clean Stop removes
-	// (a failed start keeps it: its logs are the evidence).
-	ownedDir := ""
-	if o.StateDir == "" {
-		d, err := os.MkdirTemp("", "localaws-")
-		if err != nil {
-			return nil, fmt.Errorf("localaws: %w", err)
-		}
-		o.StateDir, ownedDir = d, d
-	}
-
-	// The first failure cancels the other readiness waits, so a broken setup fails fast.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	starts := []func(context.Context, Options) (*Server, error){StartFauxqs, StartLocalAWSSQS, StartDynamoDBLocal}
-	type result struct {
-		i   int
-		s   *Server
-		err error
-	}
-	results := make(chan result, len(starts))
-	for i, start := range starts {
-		go func() {
-			s, err := start(ctx, o)
-			if err != nil {
-				cancel()
-			}
-			results <- result{i, s, err}
-		}()
-	}
-	servers := make([]*Server, len(starts))
-	errs := make([]error, len(starts))
-	for range starts {
-		r := <-results
-		servers[r.i], errs[r.i] = r.s, r.err
-	}
+	servers, errs := startConcurrently(ctx, o, StartFauxqs, StartLocalAWSSQS, StartDynamoDBLocal)
 	if err := errors.Join(errs...); err != nil {
 		for _, s := range servers {
 			if s != nil {
@@ -205,6 +159,60 @@ func StartAll(ctx context.Context, o Options) (*Stack, error) {
 		return nil, err
 	}
 	return &Stack{Fauxqs: servers[0], LocalAWSSQS: servers[1], DynamoDB: servers[2], Node: o.Node, ownedDir: ownedDir}, nil
+}
+
+// withDefaults fills the directory, the node binary and the state
+// directory. With no StateDir, the servers share one temporary directory
+// (ownedDir), which a clean Stop removes (a failed start keeps it: its logs
+// are the evidence).
+func (o Options) withDefaults() (_ Options, ownedDir string, err error) {
+	if o.Dir == "" {
+		if o.Dir, err = Root(); err != nil {
+			return o, "", err
+		}
+	}
+	if o.Node == "" {
+		if o.Node, err = NodePath(o.Dir); err != nil {
+			return o, "", err
+		}
+	}
+	if o.StateDir == "" {
+		d, err := os.MkdirTemp("", "localaws-")
+		if err != nil {
+			return o, "", fmt.Errorf("localaws: %w", err)
+		}
+		o.StateDir, ownedDir = d, d
+	}
+	return o, ownedDir, nil
+}
+
+// startConcurrently starts the servers at once; the first failure cancels
+// the other readiness waits, so a broken setup fails fast.
+func startConcurrently(ctx context.Context, o Options, starts ...func(context.Context, Options) (*Server, error)) ([]*Server, []error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		i   int
+		s   *Server
+		err error
+	}
+	results := make(chan result, len(starts))
+	for i, start := range starts {
+		go func() {
+			s, err := start(ctx, o)
+			if err != nil {
+				cancel()
+			}
+			results <- result{i, s, err}
+		}()
+	}
+	servers := make([]*Server, len(starts))
+	errs := make([]error, len(starts))
+	for range starts {
+		r := <-results
+		servers[r.i], errs[r.i] = r.s, r.err
+	}
+	return servers, errs
 }
 
 // Servers returns the stack's servers in a fixed order.

@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -43,6 +44,7 @@ type Server struct {
 	exited   chan struct{} // closed when the process has exited and been reaped
 	grace    time.Duration
 	ownedDir string // temporary state directory created for this server, removed by Stop
+	began    time.Time
 
 	stopOnce sync.Once
 	stopErr  error
@@ -62,21 +64,10 @@ type spec struct {
 // start runs sp on a free port and waits until it is ready. A start that fails because the
 // port was taken in the meantime is retried on another port.
 func start(ctx context.Context, sp spec, o Options) (*Server, error) {
-	ownedDir := ""
-	if o.StateDir == "" {
-		d, err := os.MkdirTemp("", "localaws-"+sp.name+"-")
-		if err != nil {
-			return nil, fmt.Errorf("localaws: %w", err)
-		}
-		o.StateDir, ownedDir = d, d
-	} else if err := os.MkdirAll(o.StateDir, 0o755); err != nil {
-		return nil, fmt.Errorf("localaws: %w", err)
-	}
-	stateDir, err := filepath.Abs(o.StateDir)
+	stateDir, ownedDir, err := prepareState(o.StateDir, sp.name)
 	if err != nil {
-		return nil, fmt.Errorf("localaws: %w", err)
+		return nil, err
 	}
-
 	logPath := filepath.Join(stateDir, sp.name+".log")
 	// One log file for all attempts (O_APPEND, so the server's stdout and stderr, which share
 	// it, never overwrite each other). Children get their own copy of the descriptor, so
@@ -86,15 +77,7 @@ func start(ctx context.Context, sp spec, o Options) (*Server, error) {
 		return nil, fmt.Errorf("localaws: %w", err)
 	}
 	defer logFile.Close()
-
-	timeout := o.ReadyTimeout
-	if timeout <= 0 {
-		timeout = sp.timeout
-	}
-	grace := o.StopGrace
-	if grace <= 0 {
-		grace = defaultStopGrace
-	}
+	timeout := cmp.Or(max(o.ReadyTimeout, 0), sp.timeout)
 
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
@@ -102,39 +85,13 @@ func start(ctx context.Context, sp spec, o Options) (*Server, error) {
 			return nil, err
 		}
 		offset, _ := logFile.Seek(0, io.SeekEnd)
-
-		cmd := exec.Command(sp.path, sp.args(port)...)
-		cmd.Dir = stateDir
-		cmd.Env = append(os.Environ(), sp.env(port)...)
-		cmd.Stdout, cmd.Stderr = logFile, logFile // an *os.File is passed as is: no copying goroutine ties the child to us
-		cmd.SysProcAttr = sysProcAttr(o.Detach)
-
-		began := time.Now()
-		if err := cmd.Start(); err != nil {
-			return nil, fmt.Errorf("localaws: start %s: %w", sp.name, err)
+		s, err := launch(sp, o, port, stateDir, ownedDir, logFile, logPath)
+		if err != nil {
+			return nil, err
 		}
-		s := &Server{
-			Name:     sp.name,
-			Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
-			Port:     port,
-			PID:      cmd.Process.Pid,
-			LogPath:  logPath,
-			Marker:   sp.marker,
-			cmd:      cmd,
-			exited:   make(chan struct{}),
-			grace:    grace,
-			ownedDir: ownedDir,
-		}
-		// Reap the process as soon as it exits, so an early exit is noticed during the
-		// readiness wait and Stop can tell when the process is gone.
-		go func() {
-			_ = cmd.Wait()
-			close(s.exited)
-		}()
-
 		err = s.waitReady(ctx, sp.probe, timeout)
 		if err == nil {
-			s.Startup = time.Since(began)
+			s.Startup = time.Since(s.began)
 			o.logf("%s ready on %s (pid %d) in %.1fs", s.Name, s.Endpoint, s.PID, s.Startup.Seconds())
 			return s, nil
 		}
@@ -151,6 +108,48 @@ func start(ctx context.Context, sp spec, o Options) (*Server, error) {
 		}
 		return nil, fmt.Errorf("localaws: %s: %w\n--- last lines of %s ---\n%s", sp.name, err, logPath, tail(logPath, logTailBytes))
 	}
+}
+
+// prepareState returns the absolute state directory, making a temporary one
+// (ownedDir, removed by a clean Stop) when none is given.
+func prepareState(dir, name string) (stateDir, ownedDir string, err error) {
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "localaws-"+name+"-"); err != nil {
+			return "", "", fmt.Errorf("localaws: %w", err)
+		}
+		ownedDir = dir
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", fmt.Errorf("localaws: %w", err)
+	}
+	if stateDir, err = filepath.Abs(dir); err != nil {
+		return "", "", fmt.Errorf("localaws: %w", err)
+	}
+	return stateDir, ownedDir, nil
+}
+
+// launch starts one server process on port and reaps it when it exits, so
+// that an early exit is noticed during the readiness wait and Stop can tell
+// when the process is gone.
+func launch(sp spec, o Options, port int, stateDir, ownedDir string, logFile *os.File, logPath string) (*Server, error) {
+	cmd := exec.Command(sp.path, sp.args(port)...)
+	cmd.Dir = stateDir
+	cmd.Env = append(os.Environ(), sp.env(port)...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile // an *os.File is passed as is: no copying goroutine ties the child to us
+	cmd.SysProcAttr = sysProcAttr(o.Detach)
+	began := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("localaws: start %s: %w", sp.name, err)
+	}
+	s := &Server{
+		Name: sp.name, Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, PID: cmd.Process.Pid,
+		LogPath: logPath, Marker: sp.marker, cmd: cmd, exited: make(chan struct{}),
+		grace: cmp.Or(max(o.StopGrace, 0), defaultStopGrace), ownedDir: ownedDir, began: began,
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	return s, nil
 }
 
 var errExited = errors.New("process exited before it was ready")
