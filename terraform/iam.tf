@@ -72,7 +72,7 @@ resource "aws_iam_policy" "operator" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Queue policies: only the intake, the redriver and the operators send to the queue; no TLS, no access.
+# Queue policies: only the intake, the redriver and the operators send; nothing without TLS.
 # ---------------------------------------------------------------------------------------------
 
 locals {
