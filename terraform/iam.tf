@@ -4,7 +4,10 @@
 # deliberate change of the code's AWS calls, `make iam-sets` rewrites the sets; review the diff.
 
 locals {
-  iam_sets = { for name in ["ingest", "processor", "operator"] : name => jsondecode(file("${path.module}/iam/${name}.json")) }
+  iam_sets = { for name in ["ingest", "processor", "operator", "redriver"] : name => jsondecode(file("${path.module}/iam/${name}.json")) }
+
+  # The application that creates payments runs hubctl transactions expect with its own role.
+  application_grants = jsondecode(file("${path.module}/iam/local.json")).application.grants
 
   # The resource kinds the recorder names, as ARNs. An index kind is "<table kind>/index/<name>".
   # A kind missing here stops the plan (Invalid index): every grant lands on a known resource.
@@ -21,9 +24,10 @@ locals {
   }
 
   # The function module grants the log-group entries itself, on the function's own log group.
-  iam_grants = {
-    for name, set in local.iam_sets : name => [for e in concat(set.recorded, set.handwritten) : e if e.resource != "log-group"]
-  }
+  iam_grants = merge(
+    { for name, set in local.iam_sets : name => [for e in concat(set.recorded, set.handwritten) : e if e.resource != "log-group"] },
+    { application = local.application_grants },
+  )
 
   # One statement per resource kind, its actions sorted: a reviewer reads "what on which".
   iam_statements = {
@@ -44,13 +48,17 @@ locals {
     ]
   }
 
-  operator_policy_json = jsonencode({
+  # Policies for principals outside this stack: the on-call engineers' and the application's.
+  policy_documents = { for name in ["operator", "application"] : name => jsonencode({
     Version = "2012-10-17"
-    Statement = [for st in local.iam_statements.operator : merge(
+    Statement = [for st in local.iam_statements[name] : merge(
       { Sid = st.sid, Effect = "Allow", Action = st.actions, Resource = st.resources },
       { for k in(length(st.conditions) > 0 ? ["Condition"] : []) : k => { for c in st.conditions : c.test => { (c.variable) = c.values } } },
     )]
-  })
+  }) }
+
+  operator_policy_json    = local.policy_documents.operator
+  application_policy_json = local.policy_documents.application
 }
 
 # What an on-call engineer needs for hubctl status, failed list/retry/moves/forget/flush,
@@ -64,14 +72,14 @@ resource "aws_iam_policy" "operator" {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Queue policies: only the intake sends to the queue; nothing without TLS.
+# Queue policies: only the intake, the redriver and the operators send; nothing without TLS.
 # ---------------------------------------------------------------------------------------------
 
 locals {
-  # Who may send to the main queue: the ingest function, and the roles allowed to redrive the
-  # DLQ (a message move task sends to its destination with the permissions of the principal
-  # that started it).
-  queue_sender_arns = concat([module.ingest.role_arn], var.operator_principal_arns)
+  # Who may send to the main queue: the ingest function, the redriver (its rounds), and the
+  # roles allowed to redrive the DLQ (a message move task sends to its destination with the
+  # permissions of the principal that started it).
+  queue_sender_arns = concat([module.ingest.role_arn], module.redriver[*].role_arn, var.operator_principal_arns)
 
   deny_insecure_transport = {
     Sid       = "DenyInsecureTransport"
@@ -95,7 +103,7 @@ resource "aws_sqs_queue_policy" "main" {
         # need an Allow in this policy, and there is none) and calls an AWS service makes on a
         # caller's behalf (forward access sessions, such as a message move task), whose caller
         # is checked against this same list.
-        Sid       = "OnlyTheIntakeSends"
+        Sid       = "OnlyTheHubSends"
         Effect    = "Deny"
         Principal = "*"
         Action    = "sqs:SendMessage"
@@ -106,6 +114,46 @@ resource "aws_sqs_queue_policy" "main" {
         }
       },
     ]
+  })
+}
+
+# ---------------------------------------------------------------------------------------------
+# The redriver's schedule: its own role, allowed only to invoke the redriver
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "redriver_schedule" {
+  count = local.auto_redrive ? 1 : 0
+
+  name = "${var.name_prefix}-redriver-schedule-role"
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "SchedulerAssumeRole"
+      Effect    = "Allow"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      # Only schedules of this account (confused deputy): another account's schedule naming
+      # this role cannot assume it.
+      Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+    }]
+  })
+}
+
+resource "aws_iam_role_policy" "redriver_schedule" {
+  count = local.auto_redrive ? 1 : 0
+
+  name = "${var.name_prefix}-redriver-schedule-policy"
+  role = aws_iam_role.redriver_schedule[0].id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "InvokeTheRedriver"
+      Effect   = "Allow"
+      Action   = ["lambda:InvokeFunction"]
+      Resource = [module.redriver[0].function_arn]
+    }]
   })
 }
 

@@ -17,6 +17,7 @@ locals {
 
   ingest_zip    = var.ingest_zip_path != "" ? var.ingest_zip_path : "${path.module}/../build/ingest.zip"
   processor_zip = var.processor_zip_path != "" ? var.processor_zip_path : "${path.module}/../build/processor.zip"
+  redriver_zip  = var.redriver_zip_path != "" ? var.redriver_zip_path : "${path.module}/../build/redriver.zip"
 
   ssm_kms_key_arn = var.ssm_kms_key_arn != "" ? var.ssm_kms_key_arn : data.aws_kms_alias.ssm[0].target_key_arn
 
@@ -32,6 +33,16 @@ locals {
   # invocation's deadline and spend an attempt without running its job.
   batch_concurrency              = coalesce(var.batch_concurrency, var.batch_size)
   processor_reserved_concurrency = coalesce(var.processor_reserved_concurrency, var.maximum_concurrency)
+
+  # Automatic redrive rounds (issue 15): an empty auto_redrive_seconds creates no redriver.
+  auto_redrive = length(var.auto_redrive_seconds) > 0
+
+  # Seconds between two passes. A cron expression fires at most once a minute: 60 bounds it.
+  redrive_rate             = try(regex("^rate\\(([0-9]+) (minute|hour|day)s?\\)$", var.redrive_schedule), null)
+  redrive_interval_seconds = local.redrive_rate == null ? 60 : tonumber(local.redrive_rate[0]) * { minute = 60, hour = 3600, day = 86400 }[local.redrive_rate[1]]
+  # Well under the interval, so that one pass ends before the next tick; with reserved
+  # concurrency 1 a tick that still found a pass running would be throttled, then dropped.
+  redriver_timeout = coalesce(var.redriver_timeout, min(120, floor(local.redrive_interval_seconds * 3 / 4)))
 
   # Time of one processor invocation on a full batch, on AWS: BENCHMARKS.md P4 measured 30 ms for
   # 10 Stripe events at once against DynamoDB Local (4 round trips each); on AWS each DynamoDB
@@ -122,6 +133,85 @@ module "processor" {
   }
 
   policy_statements = local.iam_statements.processor
+}
+
+# Automatic redrive rounds (issue 15), one pass per tick of redrive_schedule (every minute by
+# default): a pass receives what the DLQ holds, reads the events' failure records, records the
+# next round of each transient failure that is due (a conditional write) and sends its message
+# back to the main queue, then releases what it did not move. A pass on an empty DLQ is one
+# invocation and one ReceiveMessage (docs/COST.md). The DLQ's own settings are unchanged.
+module "redriver" {
+  source = "./modules/function"
+  count  = local.auto_redrive ? 1 : 0
+
+  name        = "${var.name_prefix}-redriver"
+  description = "Moves transient failures whose next automatic round is due from the DLQ back to the queue."
+  filename    = local.redriver_zip
+  # A pass waits on SQS, DynamoDB and at most a checkPayment call: the smallest size serves it.
+  memory_size = 128
+  timeout     = local.redriver_timeout
+  # One pass at a time: two at once are safe (a round is a conditional write) but wasteful.
+  reserved_concurrent_executions = 1
+  log_retention_days             = var.log_retention_days
+  log_level                      = local.lambda_log_level
+  system_log_level               = var.lambda_system_log_level
+  log_group_class                = var.log_group_class
+
+  # Exactly what the redriver's configuration reads. MONETBIL_API_URL: its circuit breaker asks
+  # checkPayment whether Monetbil answers before it spends a Monetbil round. MAX_ATTEMPTS: a
+  # round is max_receive_count attempts.
+  environment = {
+    QUEUE_URL            = module.queue.queue_url
+    DLQ_URL              = module.queue.dlq_url
+    EVENTS_TABLE         = module.storage.events_table_name
+    TRANSACTIONS_TABLE   = module.storage.transactions_table_name
+    AUTO_REDRIVE_SECONDS = join(",", [for s in var.auto_redrive_seconds : tostring(s)])
+    MONETBIL_API_URL     = var.monetbil_api_url
+    MAX_ATTEMPTS         = tostring(var.max_receive_count)
+    LOG_LEVEL            = var.log_level
+  }
+
+  policy_statements = local.iam_statements.redriver
+}
+
+# The schedule invokes asynchronously. A failed pass is not retried and a tick that waited
+# (throttled behind a running pass) is dropped after a minute: the next tick is the retry.
+resource "aws_lambda_function_event_invoke_config" "redriver" {
+  count = local.auto_redrive ? 1 : 0
+
+  function_name                = module.redriver[0].function_name
+  maximum_retry_attempts       = 0
+  maximum_event_age_in_seconds = 60
+}
+
+resource "aws_scheduler_schedule" "redriver" {
+  count = local.auto_redrive ? 1 : 0
+
+  name                = "${var.name_prefix}-redriver"
+  description         = "One pass of the Payments Hub's automatic redrive rounds."
+  schedule_expression = var.redrive_schedule
+  state               = "ENABLED"
+
+  # On time: a flexible window would only delay rounds.
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = module.redriver[0].function_arn
+    role_arn = aws_iam_role.redriver_schedule[0].arn
+    # The function ignores its payload.
+    input = jsonencode({})
+
+    # Same reasoning as the function's invoke config: a missed tick is not worth a retry.
+    retry_policy {
+      maximum_retry_attempts       = 0
+      maximum_event_age_in_seconds = 60
+    }
+  }
+
+  # The role must be allowed to invoke before the first tick.
+  depends_on = [aws_iam_role_policy.redriver_schedule]
 }
 
 # The processor reads the queue through an event source mapping.

@@ -20,7 +20,7 @@ locals {
   # name => settings; every alarm fires on the first breaching minute.
   alarms = {
     dlq-not-empty = {
-      description = "Messages are in the dead-letter queue: inspect them with hubctl and redrive after a fix."
+      description = local.auto_redrive ? "Messages are in the dead-letter queue: transient failures go back by themselves after ${join(", ", [for s in var.auto_redrive_seconds : "${s} s"])} (hubctl failed list shows their rounds); inspect the rest with hubctl and redrive after a fix." : "Messages are in the dead-letter queue: inspect them with hubctl and redrive after a fix."
       namespace   = "AWS/SQS"
       metric      = "ApproximateNumberOfMessagesVisible"
       dimensions  = { QueueName = module.queue.dlq_name }
@@ -78,6 +78,34 @@ locals {
     }
   }
 
+  # The redriver's errors; and, since it runs on a schedule, its silence (a disabled schedule,
+  # or a role Scheduler cannot use, shows no error anywhere): no pass for two intervals (at
+  # least 5 minutes). That one only for rate() schedules; a cron schedule's gaps are its own.
+  redriver_name = one(module.redriver[*].function_name)
+  redriver_alarms = {
+    for k, v in {
+      redriver-errors = {
+        description = "A redriver pass failed: due automatic rounds wait for the next pass. See the redriver's log lines."
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        dimensions  = { FunctionName = local.redriver_name }
+        statistic   = "Sum"
+        threshold   = 0
+      }
+      redriver-not-running = {
+        description        = "No redriver pass ran in ${min(86400, max(300, 2 * local.redrive_interval_seconds))} s: automatic redrive rounds are not happening (schedule disabled, its role, or the function throttled)."
+        namespace          = "AWS/Lambda"
+        metric             = "Invocations"
+        dimensions         = { FunctionName = local.redriver_name }
+        statistic          = "Sum"
+        threshold          = 1
+        period             = min(86400, max(300, 2 * local.redrive_interval_seconds))
+        comparison         = "LessThanThreshold"
+        treat_missing_data = "breaching" # no datapoint: no invocation
+      }
+    } : k => v if local.auto_redrive && (k != "redriver-not-running" || local.redrive_rate != null)
+  }
+
   providers = ["stripe", "monetbil"]
 
   # The hub's own metrics, written in Embedded Metric Format inside the functions' log lines
@@ -125,7 +153,7 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
-  for_each = merge(local.alarms, local.hub_alarms, local.api_alarms)
+  for_each = merge(local.alarms, local.hub_alarms, local.api_alarms, local.redriver_alarms)
 
   alarm_name          = "${var.name_prefix}-${each.key}"
   alarm_description   = each.value.description
@@ -136,8 +164,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   period              = try(each.value.period, 60)
   evaluation_periods  = 1
   threshold           = each.value.threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
+  comparison_operator = try(each.value.comparison, "GreaterThanThreshold")
+  treat_missing_data  = try(each.value.treat_missing_data, "notBreaching")
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
 }
@@ -151,7 +179,7 @@ locals {
     m => [for p in local.providers : [local.hub_namespace, m, "provider", p, { label = "${p} ${m}" }]]
   }
 
-  fn_names = [module.ingest.function_name, module.processor.function_name]
+  fn_names = concat([module.ingest.function_name, module.processor.function_name], module.redriver[*].function_name)
 
   dashboard_widgets = [
     {

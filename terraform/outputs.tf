@@ -57,6 +57,11 @@ output "processor_function_name" {
   value       = module.processor.function_name
 }
 
+output "redriver_function_name" {
+  description = "Name of the redriver function (automatic redrive rounds), or null when auto_redrive_seconds is empty."
+  value       = one(module.redriver[*].function_name)
+}
+
 output "alarm_topic_arn" {
   description = "SNS topic the alarms publish to."
   value       = aws_sns_topic.alarms.arn
@@ -86,6 +91,11 @@ output "ingest_function_url" {
 output "operator_policy_json" {
   description = "The IAM policy an on-call engineer's role needs for hubctl against this deployment (status, failed jobs, transactions get, events get)."
   value       = local.operator_policy_json
+}
+
+output "application_policy_json" {
+  description = "The IAM policy the role of the application that creates payments needs for hubctl transactions expect (the store's Expect): dynamodb:GetItem and PutItem on the transactions table, nothing else."
+  value       = local.application_policy_json
 }
 
 output "operator_policy_arn" {

@@ -23,6 +23,7 @@ provider "aws" {
     kms          = local.localstack_url
     lambda       = local.localstack_url
     logs         = local.localstack_url
+    scheduler    = local.localstack_url
     sns          = local.localstack_url
     sqs          = local.localstack_url
     ssm          = local.localstack_url

@@ -37,7 +37,7 @@ variable "localstack_endpoint" {
 }
 
 variable "log_level" {
-  description = "LOG_LEVEL of both functions (debug, info, warn, error); also Lambda's application log filter."
+  description = "LOG_LEVEL of the functions (debug, info, warn, error); also Lambda's application log filter."
   type        = string
   default     = "info"
 
@@ -267,6 +267,50 @@ variable "require_expected_transactions" {
   description = "REQUIRE_EXPECTED_TRANSACTIONS of the processor: when true, events for transactions the hub was not told to expect are recorded as unknown_transaction and create nothing."
   type        = bool
   default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Automatic redrive (the redriver function and its schedule)
+# ---------------------------------------------------------------------------------------------
+
+variable "auto_redrive_seconds" {
+  description = "AUTO_REDRIVE_SECONDS: how long a transient failure waits in the DLQ before each automatic round of max_receive_count more attempts (default 5 min, 30 min, 2 h: three rounds). Permanent failures and forgotten events are never redriven. Empty: no automatic redrive, and neither the redriver function nor its schedule is created."
+  type        = list(number)
+  default     = [300, 1800, 7200]
+
+  validation {
+    # A delay at or past the DLQ's 14-day retention would never come: SQS drops the message first.
+    condition     = alltrue([for s in var.auto_redrive_seconds : s >= 0 && s < 1209600 && floor(s) == s])
+    error_message = "auto_redrive_seconds must be whole numbers of seconds from 0 to below 1209600 (the DLQ's 14-day retention)."
+  }
+}
+
+variable "redrive_schedule" {
+  description = "EventBridge Scheduler expression of the redriver's passes: rate(N minute|minutes|hour|hours|day|days) or cron(...). A round runs at most one interval after it is due."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|hour|day)s?\\)|cron\\([^)]+\\))$", var.redrive_schedule))
+    error_message = "redrive_schedule must be rate(N unit), unit minute(s), hour(s) or day(s), or cron(...)."
+  }
+}
+
+variable "redriver_timeout" {
+  description = "Timeout (s) of one redriver pass. null (default): 120 s, cut to three quarters of the schedule's interval when that is shorter (45 s at rate(1 minute); a cron schedule counts as 1 minute, its finest step), so that a pass ends before the next one starts; a pass leaves what it had no time for to the next."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.redriver_timeout == null || try(var.redriver_timeout >= 1 && var.redriver_timeout <= local.redrive_interval_seconds * 3 / 4, false)
+    error_message = "redriver_timeout must be null or between 1 s and three quarters of redrive_schedule's interval (45 s at rate(1 minute)): a pass must end well before the next tick."
+  }
+}
+
+variable "redriver_zip_path" {
+  description = "Deployment zip of the redriver function. Empty: build/redriver.zip at the repository root (make build)."
+  type        = string
+  default     = ""
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -6,8 +6,10 @@
 //
 // check fails (exit 1) when a component performed an action on a resource
 // its set lacks (AWS would answer AccessDenied), when a set grants a recorded
-// entry that nothing performed, or when a component or resource cannot be
-// classified. write regenerates the sets' recorded entries from a recording
+// entry that nothing performed, when a set was not recorded at all (unless
+// the code it awaits does not exist yet), or when a component or resource
+// cannot be classified. The application's commands (local.json) are held to
+// the application's grants. write regenerates the sets' recorded entries from a recording
 // (`make iam-sets`), for a deliberate change of the code's calls.
 package main
 
@@ -27,6 +29,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	recordsDir := fs.String("records", "build/iam-record", "directory of the recordings (HUB_IAM_RECORD_DIR of the test run)")
 	setsDir := fs.String("sets", "terraform/iam", "directory of the committed action sets")
+	root := fs.String("root", ".", "the repository's root, where a set's awaits_code is looked up")
 	_ = fs.Parse(os.Args[2:])
 
 	records, err := iamrecord.ReadDir(*recordsDir)
@@ -34,7 +37,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "iamcheck:", err)
 		os.Exit(1)
 	}
-	sets, local, err := loadSets(*setsDir)
+	sets, local, err := loadSets(*setsDir, *root)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "iamcheck:", err)
 		os.Exit(1)
@@ -52,6 +55,9 @@ func main() {
 		fmt.Fprint(os.Stderr, rep.String())
 		fmt.Fprintln(os.Stderr, "iamcheck: FAIL")
 		os.Exit(1)
+	}
+	for _, a := range rep.Awaiting {
+		fmt.Printf("iamcheck: not yet held: %s\n", a)
 	}
 	fmt.Printf("iamcheck: %d recorded operations match the %d committed action sets\n", rep.Records, len(sets))
 }

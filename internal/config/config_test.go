@@ -147,3 +147,33 @@ func TestSecretsAreTrimmed(t *testing.T) {
 		t.Fatalf("LoadIngest = %+v, %v", cfg, err)
 	}
 }
+
+func TestAutoRedrive(t *testing.T) {
+	t.Parallel()
+	for value, want := range map[string][]time.Duration{
+		"":       config.DefaultAutoRedrive,
+		"off":    nil,
+		"None":   nil,
+		"2, 4,8": {2 * time.Second, 4 * time.Second, 8 * time.Second},
+		"0.5":    {500 * time.Millisecond},
+	} {
+		got, err := config.AutoRedrive(env(map[string]string{"AUTO_REDRIVE_SECONDS": value}))
+		if err != nil || len(got) != len(want) {
+			t.Errorf("%q: %v, %v; want %v", value, got, err, want)
+			continue
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("%q: %v, want %v", value, got, want)
+			}
+		}
+	}
+	for _, bad := range []string{"5,x", "0", "-1", "2000000"} {
+		if _, err := config.AutoRedrive(env(map[string]string{"AUTO_REDRIVE_SECONDS": bad})); err == nil || !strings.Contains(err.Error(), "AUTO_REDRIVE_SECONDS") {
+			t.Errorf("%q: %v, want an error naming the variable", bad, err)
+		}
+	}
+	if _, err := config.LoadRedriver(env(map[string]string{"QUEUE_URL": "https://q/1/q"})); err == nil || !strings.Contains(err.Error(), "DLQ_URL") {
+		t.Errorf("LoadRedriver without DLQ_URL: %v", err)
+	}
+}

@@ -121,3 +121,60 @@ func LoadTables(getenv Getenv) Tables {
 		Transactions: orDefault(getenv(EnvTransactionsTable), DefaultTransactionsTable),
 	}
 }
+
+// EnvAutoRedrive names the automatic redrive schedule.
+const EnvAutoRedrive = "AUTO_REDRIVE_SECONDS"
+
+// DefaultAutoRedrive: three more rounds of MAX_ATTEMPTS attempts, after 5
+// minutes, 30 minutes and 2 hours in the DLQ.
+var DefaultAutoRedrive = []time.Duration{5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
+
+// AutoRedrive reads AUTO_REDRIVE_SECONDS: comma-separated seconds, round n
+// is due that long after the event last reached the DLQ. Unset: the
+// default; "off" (or "none"): no automatic redrive.
+func AutoRedrive(getenv Getenv) ([]time.Duration, error) {
+	s := strings.TrimSpace(getenv(EnvAutoRedrive))
+	switch strings.ToLower(s) {
+	case "":
+		return DefaultAutoRedrive, nil
+	case "off", "none":
+		return nil, nil
+	}
+	var out []time.Duration
+	for i, part := range strings.Split(s, ",") {
+		n, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || n <= 0 || n > 14*24*3600 {
+			return nil, fmt.Errorf("%s %q: entry %d is not a number of seconds between 0 and 14 days, the DLQ's retention (example: 300,1800,7200; off disables)", EnvAutoRedrive, s, i+1)
+		}
+		out = append(out, time.Duration(n*float64(time.Second)))
+	}
+	return out, nil
+}
+
+// Redriver is the automatic redrive's configuration (the redriver function,
+// and the pass `hubctl work` and `hubctl dev` run).
+type Redriver struct {
+	QueueURL, DLQURL string
+	Tables           Tables
+	Schedule         []time.Duration
+	MonetbilAPIURL   string
+}
+
+// LoadRedriver reads and validates the redriver's configuration.
+func LoadRedriver(getenv Getenv) (Redriver, error) {
+	var p problems
+	r := Redriver{Tables: LoadTables(getenv), MonetbilAPIURL: orDefault(getenv(EnvMonetbilAPIURL), DefaultMonetbilAPIURL)}
+	var err error
+	r.QueueURL, err = QueueURL(getenv(EnvQueueURL))
+	p.addErr(err)
+	if r.DLQURL = strings.TrimSpace(getenv(EnvDLQURL)); r.DLQURL == "" {
+		p.add("%s is not set: set it to the dead-letter queue's URL (`terraform output -raw dlq_url`, or `eval \"$(hubctl setup)\"` locally)", EnvDLQURL)
+	}
+	r.Schedule, err = AutoRedrive(getenv)
+	p.addErr(err)
+	p.addErr(checkMonetbilURL(r.MonetbilAPIURL))
+	if err := p.err(); err != nil {
+		return Redriver{}, err
+	}
+	return r, nil
+}

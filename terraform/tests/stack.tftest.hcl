@@ -112,6 +112,37 @@ override_resource {
 }
 
 override_resource {
+  target = module.redriver[0].aws_cloudwatch_log_group.this
+  values = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payments-hub-redriver" }
+}
+
+# Distinct function ARNs too, so that the schedule must target the redriver and nothing else.
+override_resource {
+  target = module.ingest.aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:payments-hub-ingest" }
+}
+
+override_resource {
+  target = module.processor.aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:payments-hub-processor" }
+}
+
+override_resource {
+  target = module.redriver[0].aws_lambda_function.this
+  values = { arn = "arn:aws:lambda:us-east-1:123456789012:function:payments-hub-redriver" }
+}
+
+override_resource {
+  target = module.redriver[0].aws_iam_role.this
+  values = { arn = "arn:aws:iam::123456789012:role/payments-hub-redriver-role" }
+}
+
+override_resource {
+  target = aws_iam_role.redriver_schedule[0]
+  values = { arn = "arn:aws:iam::123456789012:role/payments-hub-redriver-schedule-role" }
+}
+
+override_resource {
   target = module.ingest.aws_iam_role.this
   values = { arn = "arn:aws:iam::123456789012:role/payments-hub-ingest-role" }
 }
@@ -124,6 +155,7 @@ override_resource {
 variables {
   ingest_zip_path    = "tests/fixtures/bootstrap.zip"
   processor_zip_path = "tests/fixtures/bootstrap.zip"
+  redriver_zip_path  = "tests/fixtures/bootstrap.zip"
 }
 
 run "defaults" {
@@ -269,6 +301,11 @@ run "defaults" {
         jsondecode(module.processor.policy_json),
         jsondecode(module.ingest.assume_role_policy_json),
         jsondecode(module.processor.assume_role_policy_json),
+        jsondecode(module.redriver[0].policy_json),
+        jsondecode(module.redriver[0].assume_role_policy_json),
+        jsondecode(aws_iam_role_policy.redriver_schedule[0].policy),
+        jsondecode(aws_iam_role.redriver_schedule[0].assume_role_policy),
+        jsondecode(output.application_policy_json),
       ] : alltrue([for st in doc.Statement : alltrue([for a in flatten([st.Action]) : !strcontains(a, "*") && !strcontains(a, "?")])])
     ])
     error_message = "No IAM statement may use a wildcard in an action."
@@ -341,18 +378,18 @@ run "defaults" {
 
   # --- queue policies ------------------------------------------------------------------------
   assert {
-    condition = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheIntakeSends"]) == {
-      Sid       = "OnlyTheIntakeSends"
+    condition = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheHubSends"]) == {
+      Sid       = "OnlyTheHubSends"
       Effect    = "Deny"
       Principal = "*"
       Action    = "sqs:SendMessage"
       Resource  = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
       Condition = {
-        ArnNotEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/payments-hub-ingest-role"] }
+        ArnNotEquals = { "aws:PrincipalArn" = ["arn:aws:iam::123456789012:role/payments-hub-ingest-role", "arn:aws:iam::123456789012:role/payments-hub-redriver-role"] }
         BoolIfExists = { "aws:PrincipalIsAWSService" = "false", "aws:ViaAWSService" = "false" }
       }
     }
-    error_message = "The main queue must deny SendMessage to every principal but the ingest's role (and leave AWS's own moves alone)."
+    error_message = "The main queue must deny SendMessage to every principal but the ingest's and the redriver's roles (and leave AWS's own moves alone)."
   }
 
   assert {
@@ -465,6 +502,7 @@ run "defaults" {
       "ingest-errors", "ingest-throttles", "api-5xx",
       "stripe-webhooks-rejected", "monetbil-webhooks-rejected",
       "stripe-events-mismatch", "monetbil-events-mismatch", "stripe-events-amount-mismatch", "monetbil-events-amount-mismatch",
+      "redriver-errors", "redriver-not-running",
     ])
     error_message = "Unexpected set of alarms."
   }
@@ -520,6 +558,136 @@ run "defaults" {
     error_message = "No access log and no function URL by default."
   }
 
+  # --- automatic redrive (issue 15) ----------------------------------------------------------
+  assert {
+    condition = module.redriver[0].settings.environment == tomap({
+      QUEUE_URL            = "https://sqs.us-east-1.amazonaws.com/123456789012/payments-hub-events"
+      DLQ_URL              = "https://sqs.us-east-1.amazonaws.com/123456789012/payments-hub-failed-jobs"
+      EVENTS_TABLE         = "payments-hub-events"
+      TRANSACTIONS_TABLE   = "payments-hub-transactions"
+      AUTO_REDRIVE_SECONDS = "300,1800,7200"
+      MONETBIL_API_URL     = "https://api.monetbil.com"
+      MAX_ATTEMPTS         = "3"
+      LOG_LEVEL            = "info"
+    })
+    error_message = "The redriver's environment must be exactly what its configuration reads, AUTO_REDRIVE_SECONDS 300,1800,7200 by default."
+  }
+
+  assert {
+    condition = (module.redriver[0].settings.reserved == 1 && module.redriver[0].settings.timeout == 45 &&
+      module.redriver[0].settings.memory_size == 128 && module.redriver[0].settings.runtime == "provided.al2023" &&
+    module.redriver[0].settings.architectures == tolist(["arm64"]) && module.redriver[0].settings.log_format == "JSON")
+    error_message = "The redriver: one pass at a time (reserved 1), 45 s (three quarters of rate(1 minute)), 128 MB, provided.al2023/arm64, JSON logs."
+  }
+
+  assert {
+    condition = (length(aws_scheduler_schedule.redriver) == 1 &&
+      aws_scheduler_schedule.redriver[0].schedule_expression == "rate(1 minute)" &&
+      aws_scheduler_schedule.redriver[0].state == "ENABLED" &&
+    aws_scheduler_schedule.redriver[0].flexible_time_window[0].mode == "OFF")
+    error_message = "The redriver's schedule must run every minute, on time (no flexible window)."
+  }
+
+  assert {
+    condition = (aws_scheduler_schedule.redriver[0].target[0].arn == "arn:aws:lambda:us-east-1:123456789012:function:payments-hub-redriver" &&
+    aws_scheduler_schedule.redriver[0].target[0].role_arn == "arn:aws:iam::123456789012:role/payments-hub-redriver-schedule-role")
+    error_message = "The schedule must invoke the redriver, with its own role."
+  }
+
+  assert {
+    condition = (aws_scheduler_schedule.redriver[0].target[0].retry_policy[0].maximum_retry_attempts == 0 &&
+      aws_scheduler_schedule.redriver[0].target[0].retry_policy[0].maximum_event_age_in_seconds == 60 &&
+      aws_lambda_function_event_invoke_config.redriver[0].function_name == module.redriver[0].function_name &&
+      aws_lambda_function_event_invoke_config.redriver[0].maximum_retry_attempts == 0 &&
+    aws_lambda_function_event_invoke_config.redriver[0].maximum_event_age_in_seconds == 60)
+    error_message = "A failed or late tick is dropped, not retried: the next tick is the retry."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.redriver_schedule[0].policy).Statement == [{
+      Sid      = "InvokeTheRedriver"
+      Effect   = "Allow"
+      Action   = ["lambda:InvokeFunction"]
+      Resource = ["arn:aws:lambda:us-east-1:123456789012:function:payments-hub-redriver"]
+    }] && aws_iam_role_policy.redriver_schedule[0].role == aws_iam_role.redriver_schedule[0].id
+    error_message = "The schedule's role may only invoke the redriver."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.redriver_schedule[0].assume_role_policy).Statement == [{
+      Sid       = "SchedulerAssumeRole"
+      Effect    = "Allow"
+      Principal = { Service = "scheduler.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+      Condition = { StringEquals = { "aws:SourceAccount" = "123456789012" } }
+    }]
+    error_message = "Only EventBridge Scheduler, for this account's schedules, may assume the schedule's role."
+  }
+
+  assert {
+    condition = toset(flatten([for st in jsondecode(module.redriver[0].policy_json).Statement :
+      [for a in flatten([st.Action]) : [for r in flatten([st.Resource]) : "${a} ${r}"]]])) == toset([
+      for e in concat(jsondecode(file("iam/redriver.json")).recorded, jsondecode(file("iam/redriver.json")).handwritten) : "${e.action} ${ {
+        "queue"        = "arn:aws:sqs:us-east-1:123456789012:payments-hub-events"
+        "dlq"          = "arn:aws:sqs:us-east-1:123456789012:payments-hub-failed-jobs"
+        "events-table" = "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-events"
+        "log-group"    = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/payments-hub-redriver:*"
+    }[e.resource]}"])
+    error_message = "The redriver role must grant exactly terraform/iam/redriver.json, each action on its resource."
+  }
+
+  assert {
+    # Least privilege, whatever the set says: the transactions table and purging are not the redriver's.
+    condition = alltrue([for st in jsondecode(module.redriver[0].policy_json).Statement :
+    !contains(flatten([st.Resource]), "arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-transactions") && !contains(flatten([st.Action]), "sqs:PurgeQueue")])
+    error_message = "The redriver must have no grant on the transactions table and may not purge."
+  }
+
+  assert {
+    condition = (aws_cloudwatch_metric_alarm.this["redriver-errors"].dimensions == tomap({ FunctionName = "payments-hub-redriver" }) &&
+      aws_cloudwatch_metric_alarm.this["redriver-errors"].metric_name == "Errors" &&
+      aws_cloudwatch_metric_alarm.this["redriver-errors"].threshold == 0 &&
+    aws_cloudwatch_metric_alarm.this["redriver-errors"].comparison_operator == "GreaterThanThreshold")
+    error_message = "Any redriver error must alarm."
+  }
+
+  assert {
+    condition = (aws_cloudwatch_metric_alarm.this["redriver-not-running"].dimensions == tomap({ FunctionName = "payments-hub-redriver" }) &&
+      aws_cloudwatch_metric_alarm.this["redriver-not-running"].metric_name == "Invocations" &&
+      aws_cloudwatch_metric_alarm.this["redriver-not-running"].comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.this["redriver-not-running"].threshold == 1 &&
+      aws_cloudwatch_metric_alarm.this["redriver-not-running"].period == 300 &&
+    aws_cloudwatch_metric_alarm.this["redriver-not-running"].treat_missing_data == "breaching")
+    error_message = "Five minutes without a redriver pass must alarm (no datapoint counts as none)."
+  }
+
+  assert {
+    condition = alltrue([for m in ["Invocations", "Errors", "Duration"] : contains(flatten([
+      for w in jsondecode(aws_cloudwatch_dashboard.hub.dashboard_body).widgets : [
+        for x in w.properties.metrics : "${x[1]} ${x[3]}" if x[0] == "AWS/Lambda"
+    ]]), "${m} payments-hub-redriver")])
+    error_message = "The dashboard must show the redriver's invocations, errors and duration."
+  }
+
+  assert {
+    condition     = output.redriver_function_name == "payments-hub-redriver"
+    error_message = "Unexpected redriver_function_name."
+  }
+
+  # --- the application's policy ----------------------------------------------------------------
+  assert {
+    condition = jsondecode(output.application_policy_json) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Sid      = "TransactionsTable"
+        Effect   = "Allow"
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem"]
+        Resource = ["arn:aws:dynamodb:us-east-1:123456789012:table/payments-hub-transactions"]
+      }]
+    }
+    error_message = "application_policy_json must grant exactly GetItem and PutItem on the transactions table (hubctl transactions expect)."
+  }
+
   # --- outputs -------------------------------------------------------------------------------
   assert {
     condition = output.hubctl_env == join("", [
@@ -569,8 +737,8 @@ run "custom_settings" {
   }
 
   assert {
-    condition = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheIntakeSends"]).Condition.ArnNotEquals["aws:PrincipalArn"] == [
-    "arn:aws:iam::123456789012:role/payments-hub-ingest-role", "arn:aws:iam::123456789012:role/oncall"]
+    condition = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheHubSends"]).Condition.ArnNotEquals["aws:PrincipalArn"] == [
+    "arn:aws:iam::123456789012:role/payments-hub-ingest-role", "arn:aws:iam::123456789012:role/payments-hub-redriver-role", "arn:aws:iam::123456789012:role/oncall"]
     error_message = "Operators who redrive must be allowed to send to the main queue."
   }
 
@@ -618,6 +786,126 @@ run "custom_settings" {
     condition     = output.queue_url != "" && module.queue.queue_name == "hub-test-events" && module.queue.dlq_name == "hub-test-failed-jobs"
     error_message = "Queue names must be <prefix>-events and <prefix>-failed-jobs."
   }
+}
+
+run "auto_redrive_off" {
+  variables {
+    auto_redrive_seconds = []
+  }
+
+  assert {
+    condition = (length(module.redriver) == 0 && length(aws_scheduler_schedule.redriver) == 0 &&
+      length(aws_iam_role.redriver_schedule) == 0 && length(aws_iam_role_policy.redriver_schedule) == 0 &&
+    length(aws_lambda_function_event_invoke_config.redriver) == 0 && output.redriver_function_name == null)
+    error_message = "An empty auto_redrive_seconds must create no redriver, schedule, role or invoke config."
+  }
+
+  assert {
+    condition     = length([for k in keys(aws_cloudwatch_metric_alarm.this) : k if startswith(k, "redriver")]) == 0
+    error_message = "No redriver alarms without the redriver."
+  }
+
+  assert {
+    condition     = one([for st in jsondecode(aws_sqs_queue_policy.main.policy).Statement : st if st.Sid == "OnlyTheHubSends"]).Condition.ArnNotEquals["aws:PrincipalArn"] == ["arn:aws:iam::123456789012:role/payments-hub-ingest-role"]
+    error_message = "Without the redriver only the ingest's role sends to the queue."
+  }
+
+  assert {
+    condition = !contains(flatten([for w in jsondecode(aws_cloudwatch_dashboard.hub.dashboard_body).widgets : [
+    for x in w.properties.metrics : x[3] if x[0] == "AWS/Lambda"]]), "payments-hub-redriver")
+    error_message = "The dashboard must not show a redriver that does not exist."
+  }
+
+  assert {
+    condition     = aws_lambda_event_source_mapping.processor.scaling_config[0].maximum_concurrency == 40 && module.processor.settings.environment["MAX_ATTEMPTS"] == "3"
+    error_message = "The rest of the stack must be unchanged."
+  }
+}
+
+run "redrive_every_five_minutes" {
+  variables {
+    redrive_schedule     = "rate(5 minutes)"
+    auto_redrive_seconds = [60, 600]
+    max_receive_count    = 4
+  }
+
+  assert {
+    condition     = module.redriver[0].settings.timeout == 120 && aws_scheduler_schedule.redriver[0].schedule_expression == "rate(5 minutes)"
+    error_message = "At rate(5 minutes) the redriver's timeout is its default, 120 s."
+  }
+
+  assert {
+    condition     = module.redriver[0].settings.environment["AUTO_REDRIVE_SECONDS"] == "60,600" && module.redriver[0].settings.environment["MAX_ATTEMPTS"] == "4"
+    error_message = "AUTO_REDRIVE_SECONDS and MAX_ATTEMPTS must follow their variables."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["redriver-not-running"].period == 600
+    error_message = "The not-running alarm must wait two intervals."
+  }
+}
+
+run "redrive_on_a_cron_schedule" {
+  variables {
+    redrive_schedule = "cron(0/2 * * * ? *)"
+    redriver_timeout = 30
+  }
+
+  assert {
+    condition     = module.redriver[0].settings.timeout == 30 && !contains(keys(aws_cloudwatch_metric_alarm.this), "redriver-not-running") && contains(keys(aws_cloudwatch_metric_alarm.this), "redriver-errors")
+    error_message = "A cron schedule: the timeout as set, the errors alarm, no not-running alarm."
+  }
+}
+
+run "redriver_timeout_near_the_interval_is_refused" {
+  command = plan
+
+  variables {
+    redriver_timeout = 46
+  }
+
+  expect_failures = [var.redriver_timeout]
+}
+
+run "redriver_timeout_near_a_cron_minute_is_refused" {
+  command = plan
+
+  variables {
+    redrive_schedule = "cron(0/5 * * * ? *)"
+    redriver_timeout = 120
+  }
+
+  expect_failures = [var.redriver_timeout]
+}
+
+run "redrive_schedule_must_be_rate_or_cron" {
+  command = plan
+
+  variables {
+    redrive_schedule = "every minute"
+  }
+
+  expect_failures = [var.redrive_schedule]
+}
+
+run "auto_redrive_beyond_the_dlq_retention_is_refused" {
+  command = plan
+
+  variables {
+    auto_redrive_seconds = [300, 1209600]
+  }
+
+  expect_failures = [var.auto_redrive_seconds]
+}
+
+run "negative_auto_redrive_is_refused" {
+  command = plan
+
+  variables {
+    auto_redrive_seconds = [-1]
+  }
+
+  expect_failures = [var.auto_redrive_seconds]
 }
 
 run "localstack_tfvars_without_http_api" {
