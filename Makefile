@@ -144,8 +144,8 @@ bench: tools ## P1-P5 against local servers (infra/bench; BENCH_ARGS=-quick for 
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: soak
-soak: tools ## the reliability suite's long forms (HUB_SOAK=1) against local servers
-	HUB_SOAK=1 HUB_REQUIRE_INTEGRATION=1 $(WITH_AWS) $(GO) test -count=1 -v -timeout 30m ./internal/reliability/
+soak: tools ## the reliability suite's long forms and the 10,000-message DLQ (HUB_SOAK=1) against local servers
+	HUB_SOAK=1 HUB_REQUIRE_INTEGRATION=1 $(WITH_AWS) $(GO) test -count=1 -v -timeout 30m ./internal/reliability/ ./internal/failedjobs/
 
 .PHONY: lint
 lint: $(GOLANGCI) $(TFLINT) $(TFLINT_AWS) ## gofmt, go vet, golangci-lint, terraform fmt and tflint with the AWS ruleset

@@ -15,12 +15,6 @@ import (
 // batchGetLimit is BatchGetItem's maximum number of keys per call.
 const batchGetLimit = 100
 
-// batchGetter is the BatchGetItem call of *dynamodb.Client. A client
-// without it (a narrow test double) is read with one GetItem per record.
-type batchGetter interface {
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-}
-
 // Unprocessed keys are retried after a growing pause: DynamoDB leaves keys
 // unprocessed when the table is throttled, and asks callers to back off.
 const (
@@ -46,16 +40,8 @@ func (s *Store) Events(ctx context.Context, refs []store.EventRef) (map[store.Ev
 			keys = append(keys, pk)
 		}
 	}
-	getter, ok := s.client.(batchGetter)
 	for start := 0; start < len(keys); start += batchGetLimit {
-		chunk := keys[start:min(start+batchGetLimit, len(keys))]
-		var err error
-		if ok {
-			err = s.batchGet(ctx, getter, chunk, b)
-		} else {
-			err = s.getEach(ctx, chunk, b)
-		}
-		if err != nil {
+		if err := s.batchGet(ctx, s.client, keys[start:min(start+batchGetLimit, len(keys))], b); err != nil {
 			return nil, err
 		}
 	}
@@ -78,7 +64,7 @@ func (b batch) keep(pk string, rec store.EventRecord) {
 }
 
 // batchGet reads up to 100 keys into out.
-func (s *Store) batchGet(ctx context.Context, getter batchGetter, pks []string, b batch) error {
+func (s *Store) batchGet(ctx context.Context, getter API, pks []string, b batch) error {
 	keys := make([]map[string]types.AttributeValue, len(pks))
 	for i, pk := range pks {
 		keys[i] = strKey(attrPK, pk)
@@ -112,19 +98,4 @@ func (s *Store) batchGet(ctx context.Context, getter batchGetter, pks []string, 
 		}
 		pause = min(2*pause, unprocessedMaxPause)
 	}
-}
-
-// getEach reads keys one GetItem at a time, for clients without
-// BatchGetItem.
-func (s *Store) getEach(ctx context.Context, pks []string, b batch) error {
-	for _, pk := range pks {
-		rec, found, err := s.getEvent(ctx, pk)
-		if err != nil {
-			return fmt.Errorf("dynamostore: event %s: %w", pk, err)
-		}
-		if found {
-			b.keep(pk, rec)
-		}
-	}
-	return nil
 }
