@@ -6,7 +6,7 @@
 //	P1 intake: webhooks/s through the intake's HTTP handler ÷ bare SendMessage
 //	P2 consumer: messages/s through the worker ÷ bare receive + DeleteMessageBatch
 //	P3 end to end: webhooks/s from HTTP to an applied transaction, p50/p99
-//	   latency, ÷ DynamoDB Local's conditional PutItem/s ÷ 3 writes per event
+//	   latency, ÷ DynamoDB Local's conditional PutItem/s ÷ 1 write per event
 //	P4 Lambda: bootstrap sizes (arm64, amd64) and init durations under the
 //	   Runtime Interface Emulator, beside a minimal aws-lambda-go handler
 //	P5 retry timing: observed redelivery gaps vs the scaled schedule

@@ -174,7 +174,7 @@ func p2(ctx context.Context, c *clients, o options) (*section, error) {
 	s := &section{title: "P2 consumer: messages/s through the worker vs bare receive + DeleteMessageBatch (fauxqs)"}
 	s.intro = fmt.Sprintf("Each run: a fresh queue filled with %d envelopes, then drained; time from start to the last delete. "+
 		"The worker is internal/worker with the processing core, the in-memory store and a job that returns Decision{Outcome: \"ignored\"} "+
-		"(decode, claim, job, complete, delete in batches of 10); the bare loop is one poller: ReceiveMessage (10) then DeleteMessageBatch. "+
+		"(decode, job, delete in batches of 10: an ignored event costs no write); the bare loop is one poller: ReceiveMessage (10) then DeleteMessageBatch. "+
 		"Value: median of %d runs.", o.p2Messages, o.runs)
 	modes := []struct {
 		name        string

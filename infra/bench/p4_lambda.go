@@ -343,7 +343,7 @@ func p4(ctx context.Context, c *clients, o options) (*section, map[string]float6
 		warmFor string
 	}{
 		{"ingest", ingestEnv, ingestPayload, ingestCheck, "one signed Stripe webhook (verify, envelope, SendMessage to fauxqs)"},
-		{"processor", processorEnv, processorPayload, batchCheck, "a batch of 10 new Stripe events (10 × claim, apply, complete on DynamoDB Local, 10 at once)"},
+		{"processor", processorEnv, processorPayload, batchCheck, "a batch of 10 new Stripe events (10 × one conditional write on DynamoDB Local, 10 at once)"},
 		{"minimal (baseline)", nil, emptyBatch, nil, "an empty SQS batch"},
 	}
 	for _, tg := range targets {
