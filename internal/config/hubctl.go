@@ -142,17 +142,37 @@ type DevResources struct {
 // defaults to test there: events from `hubctl send` and the Stripe CLI are
 // test-mode events.
 func (h Hubctl) DevProcessor(r DevResources) (Processor, error) {
-	overlay := map[string]string{
+	getenv := h.overlay(r)
+	return LoadProcessor(func(k string) string {
+		if k == EnvStripeMode && h.getenv(EnvStripeMode) == "" {
+			return "test"
+		}
+		return getenv(k)
+	})
+}
+
+// Redriver reads the configuration of the automatic redrive `hubctl work`
+// runs: the redriver function's (QUEUE_URL, DLQ_URL, the tables,
+// AUTO_REDRIVE_SECONDS, MONETBIL_API_URL).
+func (h Hubctl) Redriver() (Redriver, error) { return LoadRedriver(h.getenv) }
+
+// DevRedriver reads the automatic redrive's configuration for `hubctl dev`,
+// with the resources it set up in place of the environment's.
+func (h Hubctl) DevRedriver(r DevResources) (Redriver, error) {
+	return LoadRedriver(h.overlay(r))
+}
+
+// overlay reads the environment with the resources `hubctl dev` set up in
+// place of its variables.
+func (h Hubctl) overlay(r DevResources) Getenv {
+	over := map[string]string{
 		EnvQueueURL: r.QueueURL, EnvDLQURL: r.DLQURL, EnvEventsTable: r.EventsTable,
 		EnvTransactionsTable: r.TransactionsTable, EnvMonetbilAPIURL: r.MonetbilAPIURL,
 	}
-	if h.getenv(EnvStripeMode) == "" {
-		overlay[EnvStripeMode] = "test"
-	}
-	return LoadProcessor(func(k string) string {
-		if v, ok := overlay[k]; ok {
+	return func(k string) string {
+		if v, ok := over[k]; ok {
 			return v
 		}
 		return h.getenv(k)
-	})
+	}
 }
