@@ -39,7 +39,9 @@ func TestTheSinkCountsTheMetricsOfTheLinesPerProviderAndMinute(t *testing.T) {
 	var out bytes.Buffer
 	// The log's own level drops info lines: the sink counts them anyway.
 	log := sink.Logger(logging.New(&out, logging.FormatJSON, slog.LevelError))
-	latency := func(ms float64) logging.Metric { return logging.Metric{Name: flowmetrics.Latency, Unit: "Milliseconds", Value: ms} }
+	latency := func(ms float64) logging.Metric {
+		return logging.Metric{Name: flowmetrics.Latency, Unit: "Milliseconds", Value: ms}
+	}
 	for i := range 100 {
 		line(log, t0, "monetbil", logging.Count("EventsProcessed", 1), latency(float64(i+1)))
 	}
