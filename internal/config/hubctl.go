@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/payments-hub/hub/internal/retry"
 )
@@ -176,3 +177,6 @@ func (h Hubctl) overlay(r DevResources) Getenv {
 		return h.getenv(k)
 	}
 }
+
+// AutoRedrive reads AUTO_REDRIVE_SECONDS (see the package function).
+func (h Hubctl) AutoRedrive() ([]time.Duration, error) { return AutoRedrive(h.getenv) }
