@@ -84,7 +84,9 @@ func retryFiltered(ctx context.Context, c *cli, svc *failedjobs.Service, asJSON 
 		return err
 	}
 	p = c.progress()
-	out, err := svc.Move(ctx, sel, func(pr failedjobs.Progress) { p.show("moved %d of %d messages back to the queue", pr.Moved, len(sel.Jobs)) })
+	out, err := svc.Move(ctx, sel, func(pr failedjobs.Progress) {
+		p.show("moved %d of %d messages back to the queue", pr.Moved, len(sel.Jobs))
+	})
 	p.done()
 	moved := 0
 	for _, o := range out {
