@@ -25,7 +25,11 @@ func TestUsageErrorsExitTwoWithASentence(t *testing.T) {
 	}{
 		{[]string{"nope"}, `unknown command "nope"`},
 		{[]string{"stauts"}, "status"}, // a suggestion
-		{[]string{"transactions"}, "want a subcommand: get"},
+		{[]string{"transactions"}, "want a subcommand: expect or get"},
+		{[]string{"transactions", "expect", "tx", "--amount", "5", "--currency", "eur"}, `--provider "": want stripe or monetbil`},
+		{[]string{"transactions", "expect", "tx", "--provider", "stripe", "--amount", "0", "--currency", "eur"}, "--amount must be a positive"},
+		{[]string{"transactions", "expect", "tx", "--provider", "stripe", "--amount", "5", "--currency", "euro"}, "3-letter ISO 4217"},
+		{[]string{"transactions", "expect", "--provider", "stripe"}, "want: transactions expect ID"},
 		{[]string{"transactions", "get"}, "want: transactions get ID"},
 		{[]string{"transactions", "fetch", "tx"}, `unknown subcommand "fetch"`},
 		{[]string{"events", "get", "paypal", "x"}, `provider "paypal"`},
@@ -80,7 +84,7 @@ func TestHelpIsPerCommandWithExamples(t *testing.T) {
 	if code, stdout, _ := inProcess(nil); code != 2 || !strings.Contains(stdout, "Coming from Laravel") {
 		t.Fatalf("hubctl alone: exit %d, want 2 and the usage\n%s", code, stdout)
 	}
-	for _, args := range [][]string{{"work"}, {"setup"}, {"dev"}, {"send", "stripe"}, {"send", "monetbil"}, {"failed"}, {"failed", "list"}, {"failed", "retry"}, {"failed", "forget"}, {"failed", "flush"}, {"failed", "moves"}, {"status"}, {"transactions", "get"}, {"events", "get"}} {
+	for _, args := range [][]string{{"work"}, {"setup"}, {"dev"}, {"send", "stripe"}, {"send", "monetbil"}, {"failed"}, {"failed", "list"}, {"failed", "retry"}, {"failed", "forget"}, {"failed", "flush"}, {"failed", "moves"}, {"status"}, {"transactions", "get"}, {"transactions", "expect"}, {"events", "get"}} {
 		code, stdout, _ := inProcess(nil, append(args, "--help")...)
 		if code != 0 || !strings.Contains(stdout, "Examples:") || strings.Contains(stdout, "Coming from Laravel") {
 			t.Errorf("hubctl %s --help: exit %d\n%s", strings.Join(args, " "), code, stdout)
