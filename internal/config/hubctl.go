@@ -14,6 +14,9 @@ import (
 const (
 	EnvEndpointURLCloudWatch = "AWS_ENDPOINT_URL_CLOUDWATCH"
 	EnvRegion                = "AWS_REGION"
+	// EnvMetricsURL is where `hubctl status --watch` reads the local
+	// metrics (default HUB_URL/metrics, where `hubctl dev` serves them).
+	EnvMetricsURL = "HUB_METRICS_URL"
 
 	// DefaultHubURL is where `hubctl dev` serves the intake.
 	DefaultHubURL = "http://127.0.0.1:8080"
@@ -43,6 +46,9 @@ type Hubctl struct {
 	Names Names
 	// HubURL is the intake `hubctl send` posts to.
 	HubURL string
+	// MetricsURL is where `hubctl status --watch` reads the flow on local
+	// servers (HUB_METRICS_URL, default HUB_URL/metrics).
+	MetricsURL string
 	// MonetbilAPIURL is empty when not set: `hubctl dev` then serves its
 	// local sandbox of checkPayment.
 	MonetbilAPIURL string
@@ -59,6 +65,7 @@ func LoadHubctl(getenv Getenv) Hubctl {
 		DLQURL:         strings.TrimSpace(getenv(EnvDLQURL)),
 		Names:          LoadNames(getenv),
 		HubURL:         strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/"),
+		MetricsURL:     orDefault(getenv(EnvMetricsURL), strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/")+"/metrics"),
 		MonetbilAPIURL: strings.TrimSpace(getenv(EnvMonetbilAPIURL)),
 		Endpoints: Endpoints{
 			AWS: getenv(EnvEndpointURL), SQS: getenv(EnvEndpointURLSQS), DynamoDB: getenv(EnvEndpointURLDynamoDB),
