@@ -16,7 +16,7 @@ func TestTheLiveViewFitsEightyColumns(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	p50, p99 := 120.0, 4500.0
 	flow := flowmetrics.Snapshot{Minutes: 15, Providers: map[string]flowmetrics.Flow{
-		"stripe": {PerMinute: map[string][]float64{"EventsProcessed": {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 1234567}}, LatencyP50: &p50, LatencyP99: &p99},
+		"stripe":   {PerMinute: map[string][]float64{"EventsProcessed": {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 1234567}}, LatencyP50: &p50, LatencyP99: &p99},
 		"monetbil": {PerMinute: map[string][]float64{}},
 	}}
 	long := strings.Repeat("very-long-queue-name-", 5)

@@ -84,7 +84,7 @@ type Status struct {
 	// not read); AutoRedrive shows the schedule ("off" when off).
 	NextRedrive *NextRedrive `json:"next_redrive"`
 	AutoRedrive string       `json:"auto_redrive"`
-	CollectedAt  time.Time           `json:"collected_at"`
+	CollectedAt time.Time    `json:"collected_at"`
 }
 
 // Read reads both queues' counts and ages, the running redrives, and the
