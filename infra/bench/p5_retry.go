@@ -35,7 +35,7 @@ func p5(ctx context.Context, c *clients, o options) (*section, error) {
 	policy := retry.Policy{Backoff: []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, MaxAttempts: 3}
 	s := &section{title: "P5 retry timing: observed redelivery gaps vs the configured schedule (scaled 1, 2, 3 s)"}
 	s.intro = fmt.Sprintf("%d events whose job always fails (transient) on a queue with maxReceiveCount 3 and a 30 s visibility timeout, consumed by internal/worker "+
-		"(concurrency 10, long polling 1 s) with BACKOFF_SECONDS=1,2,3 (the seed's 10, 30, 60 scaled by 1/10, 1/15, 1/20). "+
+		"(concurrency 10, long polling 1 s) with BACKOFF_SECONDS=1,2,3 (the default 10, 30, 60 scaled by 1/10, 1/15, 1/20). "+
 		"Attempt times are taken in the job; the DLQ arrival by polling the DLQ's visible count every 20 ms, matched to events in order of their third attempt.", o.retryEvents)
 	q, remove, err := c.hubQueues(ctx, "bench-p5", 30*time.Second)
 	if err != nil {

@@ -10,8 +10,8 @@ const (
 	priceLogsPerGB     = 0.50           // CloudWatch Logs ingestion, Standard class
 	ingestGB           = 0.125          // 128 MB
 	processorGB        = 0.25           // 256 MB
-	logBytesPerWebhook = 335 + 190 + 26 // ingest line (P3) + its EMF block (estimated) + CloudWatch's per-event overhead
-	logBytesPerEvent   = 294 + 240 + 26 // processor line (P3) + its EMF block (estimated) + overhead
+	logBytesPerWebhook = 406 + 26 // the ingest's accepted line with its EMF block, measured with ids of Stripe's length, no time field (CloudWatch stamps it) + CloudWatch's per-event overhead
+	logBytesPerEvent   = 521 + 26 // the processor's applied line with its EMF block, measured likewise + overhead
 	accessLogBytes     = 427            // API Gateway access log line, when api_access_log is on
 	duplicateFraction  = 0.02           // deliveries that repeat an event
 	failedOnceFraction = 0.01           // events whose first attempt fails
@@ -21,7 +21,8 @@ const (
 )
 
 // WritesPerEvent after the store redesign: Stripe 1 write (+ the index entry of its
-// payment's first event), Monetbil 2.
+// payment's first event), Monetbil 2 (its binding: when checkPayment does not name the
+// payment's payment_ref, which Monetbil's documented answer does not; 1 when it does).
 func WritesPerEvent(stripe float64) float64 {
 	return stripe*(1+1/stripeEventsPerTxn) + (1-stripe)*2
 }

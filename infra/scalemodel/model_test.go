@@ -30,11 +30,11 @@ func TestReproducesCOSTmd(t *testing.T) {
 		url, accessLog bool
 		want           float64
 	}{
-		{"B busy hours, defaults", true, false, false, 3.33},
-		{"A trickle, defaults", false, false, false, 3.80},
-		{"B busy hours, function URL", true, true, false, 2.31},
-		{"A trickle, function URL", false, true, false, 2.78},
-		{"B busy hours, access log on", true, false, true, 3.55},
+		{"B busy hours, defaults", true, false, false, 3.27},
+		{"A trickle, defaults", false, false, false, 3.74},
+		{"B busy hours, function URL", true, true, false, 2.25},
+		{"A trickle, function URL", false, true, false, 2.72},
+		{"B busy hours, access log on", true, false, true, 3.48},
 	}
 	for _, c := range cases {
 		b, _ := PerMillion(Defaults(), c.busy, 0.39, c.url, c.accessLog)

@@ -150,12 +150,13 @@ func (s *Service) Handle(ctx context.Context, req Request) Response {
 	case resp.Status >= 400:
 		level = slog.LevelWarn
 	}
-	attrs := append([]slog.Attr{
-		slog.String("method", req.Method),
-		slog.String("path", req.Path),
-		slog.Int("status", resp.Status),
-		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
-	}, o.attrs...)
+	attrs := []slog.Attr{slog.Int("status", resp.Status), slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000)}
+	if o.provider == "" {
+		// The provider names the route; a request that is on no route says
+		// what it asked for. (Every byte of a line is billed.)
+		attrs = append(attrs, slog.String("method", logging.Cut(req.Method)), slog.String("path", logging.Cut(req.Path)))
+	}
+	attrs = append(attrs, o.attrs...)
 	if o.err != nil {
 		attrs = append(attrs, logging.Err(o.err))
 	}
@@ -201,7 +202,7 @@ func (s *Service) stripe(ctx context.Context, req Request, o *outcome) Response 
 	if err != nil {
 		return s.stripeRejected(err, o)
 	}
-	o.add(slog.String("event_id", logging.Cut(ev.ID)), slog.String("event_type", logging.Cut(ev.Type)), slog.String("transaction_id", logging.Cut(ev.Object.TransactionID)))
+	o.add(slog.String("event_id", logging.Cut(ev.ID)), slog.String("transaction_id", logging.Cut(ev.Object.TransactionID)))
 	env := envelope.Envelope{
 		Version:       envelope.Version,
 		Provider:      envelope.ProviderStripe,
@@ -273,8 +274,8 @@ func (s *Service) monetbil(ctx context.Context, req Request, o *outcome) Respons
 	if err != nil {
 		return reject(err)
 	}
-	o.add(slog.String("event_key", logging.Cut(n.EventKey())), slog.String("event_type", logging.Cut(n.EventType())),
-		slog.String("transaction_id", logging.Cut(n.PaymentRef)), slog.String("msisdn", monetbil.MaskMSISDN(logging.Cut(n.MSISDN))))
+	o.add(slog.String("event_key", logging.Cut(n.EventKey())), slog.String("transaction_id", logging.Cut(n.PaymentRef)),
+		slog.String("msisdn", monetbil.MaskMSISDN(logging.Cut(n.MSISDN))))
 	env := envelope.Envelope{
 		Version:       envelope.Version,
 		Provider:      envelope.ProviderMonetbil,

@@ -25,7 +25,7 @@ import (
 // The schedule is checked as a lower bound only (a retry never comes
 // early); how late it comes is measured by infra/bench (P5), not asserted.
 //
-// What it proves: the hub's retries are bounded (3, as Laravel's $tries),
+// What it proves: the hub's retries are bounded (3 attempts),
 // spaced by the backoff, end in the DLQ with the error kept, and the
 // operator's one-command retry applies each event once.
 func TestR3(t *testing.T) {
