@@ -127,8 +127,12 @@ func sendMonetbil(t *testing.T, s *hubtest.Stack, txID, paymentID string) {
 	}
 }
 
+// workerEnv points hubctl work at the stack and the Monetbil stand-in, with
+// a scaled backoff. The automatic redrive is off: these tests watch the DLQ
+// and act on it themselves, and a pass holds what it reads for a moment;
+// the redrive's tests turn it on (extra settings win).
 func workerEnv(s *hubtest.Stack, m *hubtest.Monetbil, extra ...string) []string {
-	return append(append(s.Env(), "MONETBIL_API_URL="+m.URL, "BACKOFF_SECONDS=1,2,3"), extra...)
+	return append(append(s.Env(), "MONETBIL_API_URL="+m.URL, "BACKOFF_SECONDS=1,2,3", "AUTO_REDRIVE_SECONDS=off"), extra...)
 }
 
 func TestWorkRefusesToStartWhenMaxAttemptsDiffersFromTheRedrivePolicy(t *testing.T) {
