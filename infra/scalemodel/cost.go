@@ -2,21 +2,21 @@ package main
 
 // Prices: AWS list prices for us-east-1, as docs/COST.md states them.
 const (
-	priceAPIPerM       = 1.00           // HTTP API, per million requests
-	priceLambdaReqPerM = 0.20           // per million invocations
-	priceLambdaGBs     = 0.0000133334   // arm64, per GB-second
-	priceSQSPerM       = 0.40           // per million requests
-	priceWRUPerM       = 0.625          // DynamoDB on demand, per million write units
-	priceLogsPerGB     = 0.50           // CloudWatch Logs ingestion, Standard class
-	ingestGB           = 0.125          // 128 MB
-	processorGB        = 0.25           // 256 MB
-	logBytesPerWebhook = 406 + 26 // the ingest's accepted line with its EMF block, measured with ids of Stripe's length, no time field (CloudWatch stamps it) + CloudWatch's per-event overhead
-	logBytesPerEvent   = 521 + 26 // the processor's applied line with its EMF block, measured likewise + overhead
-	accessLogBytes     = 427            // API Gateway access log line, when api_access_log is on
-	duplicateFraction  = 0.02           // deliveries that repeat an event
-	failedOnceFraction = 0.01           // events whose first attempt fails
-	stripeShare        = 0.7            // of events; the rest Monetbil
-	stripeEventsPerTxn = 3.0            // webhooks per Stripe payment: one index write per payment
+	priceAPIPerM       = 1.00         // HTTP API, per million requests
+	priceLambdaReqPerM = 0.20         // per million invocations
+	priceLambdaGBs     = 0.0000133334 // arm64, per GB-second
+	priceSQSPerM       = 0.40         // per million requests
+	priceWRUPerM       = 0.625        // DynamoDB on demand, per million write units
+	priceLogsPerGB     = 0.50         // CloudWatch Logs ingestion, Standard class
+	ingestGB           = 0.125        // 128 MB
+	processorGB        = 0.25         // 256 MB
+	logBytesPerWebhook = 406 + 26     // the ingest's accepted line with its EMF block, measured with ids of Stripe's length, no time field (CloudWatch stamps it) + CloudWatch's per-event overhead
+	logBytesPerEvent   = 521 + 26     // the processor's applied line with its EMF block, measured likewise + overhead
+	accessLogBytes     = 427          // API Gateway access log line, when api_access_log is on
+	duplicateFraction  = 0.02         // deliveries that repeat an event
+	failedOnceFraction = 0.01         // events whose first attempt fails
+	stripeShare        = 0.7          // of events; the rest Monetbil
+	stripeEventsPerTxn = 3.0          // webhooks per Stripe payment: one index write per payment
 	ingestSecondsOnAWS = 0.02
 )
 
