@@ -40,33 +40,7 @@ one with when it is due. Exits 1 when there is no such record.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore(cmd.Context(), c, cmd.CommandPath())
-			if err != nil {
-				return err
-			}
-			rec, err := store.Lookup(cmd.Context(), st, args[0], args[1], txID)
-			if errors.Is(err, store.ErrNotFound) {
-				hint := ""
-				if txID == "" && args[0] == "stripe" {
-					hint = " (an event applied at its first attempt is remembered by its transaction: add --transaction ID)"
-				}
-				return fmt.Errorf("no %s event %q in table %s or its transaction%s", args[0], args[1], c.env.Tables().Events, hint)
-			}
-			if err != nil {
-				return err
-			}
-			schedule, err := c.env.AutoRedrive()
-			if err != nil {
-				return usagef("%v", err)
-			}
-			ev := eventView{EventRecord: rec}
-			if p := autoredrive.Schedule(schedule).Plan(rec, true, time.Now()); p.Verdict == autoredrive.Due || p.Verdict == autoredrive.NotDue {
-				ev.NextRound, ev.NextRoundAt = p.Round, p.DueAt
-			}
-			if asJSON {
-				return writeJSON(c.stdout, ev)
-			}
-			return printEvent(c, ev, len(schedule))
+			return getEvent(cmd, c, args[0], args[1], txID, asJSON)
 		},
 	}
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -76,6 +50,38 @@ one with when it is due. Exits 1 when there is no such record.`,
 		Short:   "show an event's record: events get PROVIDER KEY [--transaction ID] [--json]",
 		Example: "  hubctl events get stripe evt_1Q2w3E4r5T6y --transaction tx_1001",
 	}, get)
+}
+
+// getEvent shows what the hub knows of one event, with its next automatic
+// redrive round.
+func getEvent(cmd *cobra.Command, c *cli, provider, key, txID string, asJSON bool) error {
+	schedule, err := c.env.AutoRedrive()
+	if err != nil {
+		return usagef("%v", err)
+	}
+	st, err := openStore(cmd.Context(), c, cmd.CommandPath())
+	if err != nil {
+		return err
+	}
+	rec, err := store.Lookup(cmd.Context(), st, provider, key, txID)
+	if errors.Is(err, store.ErrNotFound) {
+		hint := ""
+		if txID == "" && provider == "stripe" {
+			hint = " (an event applied at its first attempt is remembered by its transaction: add --transaction ID)"
+		}
+		return fmt.Errorf("no %s event %q in table %s or its transaction%s", provider, key, c.env.Tables().Events, hint)
+	}
+	if err != nil {
+		return err
+	}
+	ev := eventView{EventRecord: rec}
+	if p := autoredrive.Schedule(schedule).Plan(rec, true, time.Now()); p.Verdict == autoredrive.Due || p.Verdict == autoredrive.NotDue {
+		ev.NextRound, ev.NextRoundAt = p.Round, p.DueAt
+	}
+	if asJSON {
+		return writeJSON(c.stdout, ev)
+	}
+	return printEvent(c, ev, len(schedule))
 }
 
 // eventView is an event's record with its next automatic redrive round.
