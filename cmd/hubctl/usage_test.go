@@ -129,3 +129,14 @@ func TestProgressShowsOnlyOnATerminalAfterASecond(t *testing.T) {
 		t.Fatalf("progress shown off a terminal: %q", b.String())
 	}
 }
+
+func TestABadAutoRedriveScheduleIsAUsageError(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"QUEUE_URL": "http://127.0.0.1:1/000000000000/q", "DLQ_URL": "http://127.0.0.1:1/000000000000/dlq", "AUTO_REDRIVE_SECONDS": "5m"}
+	for _, args := range [][]string{{"failed", "list"}, {"events", "get", "stripe", "evt_1"}, {"status"}, {"work"}} {
+		code, _, stderr := inProcess(env, args...)
+		if code != 2 || !strings.Contains(stderr, "AUTO_REDRIVE_SECONDS") {
+			t.Errorf("hubctl %s: exit %d %q", strings.Join(args, " "), code, stderr)
+		}
+	}
+}
