@@ -13,9 +13,10 @@ import (
 )
 
 // On a terminal, a filtered retry of more than 100 messages asks first:
-// anything but "yes" moves nothing; "yes" moves them.
+// anything but "yes" moves nothing; "yes" moves them. Not parallel: the
+// process's own environment names the stack, as the IAM recording of the
+// command's calls (make test) reads it.
 func TestAFilteredRetryOfMoreThanAHundredAsksOnATerminal(t *testing.T) {
-	t.Parallel()
 	s := hubtest.NewStack(t, hubtest.Options{})
 	at := time.Now().Add(-time.Hour).UTC()
 	var events []hubtest.DeadEvent
@@ -27,6 +28,7 @@ func TestAFilteredRetryOfMoreThanAHundredAsksOnATerminal(t *testing.T) {
 	for _, kv := range s.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
+		t.Setenv(k, v)
 	}
 	retry := func(answer string) (int, string, string) {
 		var out, errb bytes.Buffer

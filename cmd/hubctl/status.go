@@ -107,7 +107,7 @@ func statusReader(ctx context.Context, c *cli, label string) (hubstatus.Reader, 
 		cw := cloudwatch.NewFromConfig(a.Config)
 		r.Ages = hubstatus.CloudWatchAges{Client: cw}
 		if !c.env.Endpoints.Local() {
-			flow = flowSource{Source: flowmetrics.CloudWatch{Client: cw}, name: "CloudWatch"}
+			flow = flowSource{Source: &flowmetrics.Throttled{Source: flowmetrics.CloudWatch{Client: cw}, Every: time.Minute}, name: "CloudWatch, once a minute"}
 		}
 	}
 	return r, flow, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/payments-hub/hub/internal/flowmetrics"
@@ -92,7 +93,7 @@ func readFrame(ctx context.Context, r hubstatus.Reader, flow flowSource, o statu
 	snap, err := flow.Read(fctx)
 	if err != nil {
 		f.flowNote = err.Error()
-		if ctx.Err() == nil && flow.name != "CloudWatch" {
+		if ctx.Err() == nil && !strings.HasPrefix(flow.name, "CloudWatch") {
 			f.flowNote += "; run hubctl dev, or hubctl work --metrics-addr with HUB_METRICS_URL"
 		}
 		return f, nil

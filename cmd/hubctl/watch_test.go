@@ -3,6 +3,8 @@ package main_test
 import (
 	"fmt"
 	"os"
+	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -136,5 +138,20 @@ func checkFrame(t *testing.T, s string) {
 		if n := utf8.RuneCountInString(l); n > 80 {
 			t.Fatalf("a line of %d columns:\n%s", n, l)
 		}
+	}
+}
+
+// Where CloudWatch answers (AWS, LocalStack), status reads the oldest
+// message's age from it; one that cannot be reached leaves the age unknown
+// and says why, and the rest of the status stands. (make test records the
+// call for the operator's IAM set.)
+func TestStatusSaysWhenCloudWatchCannotBeRead(t *testing.T) {
+	t.Parallel()
+	s := hubtest.NewStack(t, hubtest.Options{})
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	r := hub(t, append(s.Env(), "AWS_ENDPOINT_URL_CLOUDWATCH="+closed.URL), "status", "--json", "--failures", "1")
+	if r.code != 0 || !strings.Contains(r.stdout, `"oldest_age_note": "unknown (CloudWatch:`) || !strings.Contains(r.stdout, `"next_redrive": null`) {
+		t.Fatalf("status: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -15,6 +15,7 @@ package flowmetrics
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/payments-hub/hub/internal/intake"
@@ -104,4 +105,30 @@ func percentile(samples []float64, p float64) *float64 {
 	i := int(p/100*float64(len(s))+0.5) - 1
 	v := s[min(max(i, 0), len(s)-1)]
 	return &v
+}
+
+// Throttled reads Source at most once per Every and answers with the last
+// snapshot in between: CloudWatch bills GetMetricData per metric read, and
+// its values are per minute anyway.
+type Throttled struct {
+	Source Source
+	Every  time.Duration
+	mu     sync.Mutex
+	at     time.Time
+	snap   Snapshot
+}
+
+// Read implements Source.
+func (t *Throttled) Read(ctx context.Context) (Snapshot, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.at.IsZero() && time.Since(t.at) < t.Every {
+		return t.snap, nil
+	}
+	snap, err := t.Source.Read(ctx)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	t.at, t.snap = time.Now(), snap
+	return snap, nil
 }

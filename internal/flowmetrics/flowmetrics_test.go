@@ -145,3 +145,17 @@ func TestCloudWatchReadsTheSameShape(t *testing.T) {
 		t.Errorf("latency %v %v, stripe %+v", mb.LatencyP50, mb.LatencyP99, s.Providers["stripe"])
 	}
 }
+
+func TestThrottledReadsItsSourceOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	f := &fakeCloudWatch{}
+	src := &flowmetrics.Throttled{Source: flowmetrics.CloudWatch{Client: f}, Every: time.Hour}
+	for range 3 {
+		if _, err := src.Read(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.asked) != 2 { // one read, in two pages
+		t.Fatalf("%d GetMetricData calls, want the 2 pages of one read", len(f.asked))
+	}
+}
