@@ -2,9 +2,9 @@ package main_test
 
 import (
 	"fmt"
-	"os"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
