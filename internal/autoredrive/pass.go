@@ -169,7 +169,8 @@ func (p *pass) handle(msgs []sqsqueue.Received) {
 		if _, ok := byProvider[provider]; !ok {
 			providers = append(providers, provider)
 		}
-		byProvider[provider] = append(byProvider[provider], due{m: m, provider: provider, key: key, round: plan.Round})
+		// The latest receipt handle: the message may have come round.
+		byProvider[provider] = append(byProvider[provider], due{m: p.held[m.ID], provider: provider, key: key, round: plan.Round})
 	}
 	for _, provider := range providers {
 		ds := byProvider[provider]
