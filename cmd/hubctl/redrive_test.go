@@ -91,7 +91,7 @@ type failedJobRounds struct {
 
 func listFailedRounds(t *testing.T, env []string) []failedJobRounds {
 	t.Helper()
-	r := hub(t, env, "failed", "list", "--json")
+	r := hub(t, env, "failed", "list", "--json", "--hide", "15s")
 	var jobs []failedJobRounds
 	if err := json.Unmarshal([]byte(r.stdout), &jobs); err != nil || r.code != 0 {
 		t.Fatalf("failed list --json: %d %v\n%s%s", r.code, err, r.stdout, r.stderr)
