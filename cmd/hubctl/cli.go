@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,12 @@ type cli struct {
 	env            config.Hubctl
 	// terminal says stderr is a terminal: progress lines are shown there.
 	terminal bool
+	// interactive says a person answers on stdin (a terminal): commands
+	// may ask before acting.
+	interactive bool
+	// scanHide is how long a read of the DLQ hides what it reads
+	// (failed --hide).
+	scanHide time.Duration
 	// started is set once a command's flags and arguments were accepted:
 	// an error before that is a usage error.
 	started bool

@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,9 @@ them) or LocalStack (AWS_ENDPOINT_URL): creates the queue, the DLQ and the
 tables with the production settings when missing, serves the intake on the
 same routes as API Gateway, runs the worker, and, unless MONETBIL_API_URL is
 set, serves a clearly labelled local sandbox of Monetbil's checkPayment that
-confirms what 'hubctl send monetbil' asks for.
+confirms what 'hubctl send monetbil' asks for. Like 'hubctl work', it runs
+the automatic redrive (AUTO_REDRIVE_SECONDS; off disables) and serves the
+flow of the last 15 minutes on GET /metrics for 'hubctl status --watch'.
 
 It writes the environment other terminals need (endpoints, queue URLs, table
 names, the webhook secrets) to --env-file: 'source' it, then use hubctl send,
@@ -42,6 +45,9 @@ environment are generated for the run. Ctrl-C stops it cleanly.`,
 			if cfg.Logger, err = devserver.Logger(out, logFormat, level); err != nil {
 				return usagef("%v", err)
 			}
+			if cfg.RedriveEvery < 100*time.Millisecond {
+				return usagef("--redrive-every must be at least 100ms")
+			}
 			cfg.Env, cfg.Out = c.env, c.stderr
 			return devserver.Run(cmd.Context(), cfg)
 		},
@@ -51,5 +57,6 @@ environment are generated for the run. Ctrl-C stops it cleanly.`,
 	f.StringVar(&cfg.EnvFile, "env-file", "build/dev.env", "file to write the environment for other terminals to (empty: print it)")
 	f.StringVar(&logFormat, "log-format", "auto", "auto (text at a terminal, JSON otherwise), text or json")
 	f.IntVar(&cfg.Concurrency, "concurrency", 2, "worker concurrency")
+	f.DurationVar(&cfg.RedriveEvery, "redrive-every", 30*time.Second, "time between two automatic redrive passes")
 	return cmd
 }

@@ -48,23 +48,32 @@ func transactionStatus(t *testing.T, env []string, id string) txJSON {
 	return tx
 }
 
-// TestDevEndToEnd runs `hubctl dev` as a process against the local servers,
-// with a scaled schedule, and drives it only through hubctl send,
-// transactions get --json and failed ... --json.
-func TestDevEndToEnd(t *testing.T) {
-	t.Parallel()
+// startDev runs `hubctl dev` as a process against the local servers, with
+// a scaled schedule, and returns it with the environment it wrote for other
+// terminals, once its intake answers.
+func startDev(t *testing.T, extra ...string) (*hubtest.Process, []string) {
+	t.Helper()
 	hubtest.Require(t, hubtest.EnvSQS, hubtest.EnvDynamoDB)
 	envFile := filepath.Join(t.TempDir(), "dev.env")
-	dev := hubtest.StartHubctl(t, []string{
+	dev := hubtest.StartHubctl(t, append([]string{
 		"QUEUE_NAME=" + hubtest.Name("dev-q"), "DLQ_NAME=" + hubtest.Name("dev-dlq"),
 		"EVENTS_TABLE=" + hubtest.Name("dev-ev"), "TRANSACTIONS_TABLE=" + hubtest.Name("dev-tx"),
 		"BACKOFF_SECONDS=1,2,3", "STRIPE_WEBHOOK_SECRET=", "MONETBIL_SERVICE_SECRET=", "MONETBIL_API_URL=",
-	}, "dev", "--addr", "127.0.0.1:0", "--env-file", envFile, "--log-format", "json")
+	}, extra...), "dev", "--addr", "127.0.0.1:0", "--env-file", envFile, "--log-format", "json")
 	hubtest.WaitFor(t, "hubctl dev to write its env file", 30*time.Second, func() bool { return len(devEnv(t, envFile)) > 0 })
 	env := devEnv(t, envFile)
 	hubtest.WaitFor(t, "the intake to answer", 10*time.Second, func() bool {
 		return hub(t, env, "send", "stripe", "customer.created", "--transaction", "tx-warmup").code == 0
 	})
+	return dev, env
+}
+
+// TestDevEndToEnd runs `hubctl dev` as a process against the local servers,
+// with a scaled schedule, and drives it only through hubctl send,
+// transactions get --json and failed ... --json.
+func TestDevEndToEnd(t *testing.T) {
+	t.Parallel()
+	dev, env := startDev(t)
 
 	// Success path.
 	if r := hub(t, env, "send", "stripe", "payment_intent.succeeded", "--transaction", "tx-e2e-1"); r.code != 0 || !strings.Contains(r.stdout, "200") {

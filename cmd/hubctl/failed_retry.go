@@ -14,18 +14,44 @@ import (
 
 // retryOptions are `failed retry`'s flags.
 type retryOptions struct {
-	all    bool
-	noWait bool
-	rate   int
+	all         bool
+	noWait      bool
+	rate        int
+	filters     filterFlags
+	dryRun, yes bool
+}
+
+// check validates the combination of ids and flags.
+func (o retryOptions) check(ids []string) error {
+	byFilter := o.filters.set()
+	switch {
+	case len(ids) > 0 && (o.all || byFilter):
+		return usagef("want: failed retry ID..., failed retry --all, or failed retry with filters; not several")
+	case o.all && byFilter:
+		return usagef("--all moves every message; to move a slice, give the filters without --all")
+	case len(ids) == 0 && !o.all && !byFilter:
+		return usagef("want: failed retry ID... or failed retry --all, or filters (--provider, --error-type, --since, --until, --transaction)")
+	case o.dryRun && len(ids) > 0:
+		return usagef("--dry-run previews --all or filters, not message ids")
+	case o.rate < 0 || o.rate > 500:
+		return usagef("--rate must be between 1 and 500")
+	}
+	return nil
 }
 
 func newFailedRetryCmd(c *cli, asJSON *bool) *cobra.Command {
 	var o retryOptions
 	cmd := &cobra.Command{
-		Use:   "retry {ID...|--all}",
-		Short: "put failed events back on the queue, by message id or all of them",
+		Use:   "retry {ID...|--all|filters}",
+		Short: "put failed events back on the queue: by message id, a filtered slice, or all",
 		Long: `retry ID sends each message back to QUEUE_URL and deletes it from the DLQ; it
 stops reading the DLQ as soon as every id is found.
+
+retry with filters (--provider, --error-type, --since, --until,
+--transaction, as in 'failed list') moves exactly the messages that match,
+the same way. --dry-run prints how many match and a sample of up to 10, and
+changes nothing. On a terminal it asks before moving more than 100 messages
+(--yes does not ask); elsewhere, more than 100 need --yes.
 
 retry --all starts a message move task from the DLQ to the queue each message
 came from, exactly what the AWS console's "Start DLQ redrive" does, and shows
@@ -34,21 +60,30 @@ itself and says so.
 
 A retried event is a new message: its attempts start again at 1.`,
 		Example: `  hubctl failed retry 8d3c6f3e-5a4b-4c2d-9e1f-0a1b2c3d4e5f
+  hubctl failed retry --provider monetbil --error-type transient --dry-run
+  hubctl failed retry --provider monetbil --error-type transient --since 3h --yes
+  hubctl failed retry --all --dry-run
   hubctl failed retry --all --rate 50
   hubctl failed retry --all --no-wait && hubctl failed moves`,
 		RunE: func(cmd *cobra.Command, ids []string) error {
-			if (len(ids) > 0) == o.all {
-				return usagef("want: failed retry ID... or failed retry --all")
+			if err := o.check(ids); err != nil {
+				return err
 			}
-			if o.rate < 0 || o.rate > 500 {
-				return usagef("--rate must be between 1 and 500")
+			f, err := o.filters.filter(time.Now())
+			if err != nil {
+				return err
 			}
 			svc, err := failedService(cmd.Context(), c, cmd)
 			if err != nil {
 				return err
 			}
-			if o.all {
+			switch {
+			case o.dryRun:
+				return previewRetry(cmd.Context(), c, svc, *asJSON, f)
+			case o.all:
 				return retryAll(cmd.Context(), c, svc, *asJSON, o)
+			case len(ids) == 0:
+				return retryFiltered(cmd.Context(), c, svc, *asJSON, f, o.yes)
 			}
 			return retryIDs(cmd.Context(), c, svc, *asJSON, ids)
 		},
@@ -57,6 +92,9 @@ A retried event is a new message: its attempts start again at 1.`,
 	f.BoolVar(&o.all, "all", false, "every message in the DLQ, with a DLQ redrive")
 	f.BoolVar(&o.noWait, "no-wait", false, "with --all: return once the redrive has started")
 	f.IntVar(&o.rate, "rate", 0, "with --all: messages per second (1..500; default SQS's)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "with filters or --all: print what would move (count and a sample) and change nothing")
+	f.BoolVar(&o.yes, "yes", false, "with filters: move more than 100 messages without asking")
+	o.filters.add(f)
 	return cmd
 }
 

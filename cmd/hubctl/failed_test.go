@@ -30,9 +30,11 @@ type failedJob struct {
 	Permanent     bool   `json:"permanent"`
 }
 
+// listFailed lists the DLQ; what a lost receive hides comes back within
+// the 15 s hide, not hubctl's default 5 minutes.
 func listFailed(t *testing.T, env []string) []failedJob {
 	t.Helper()
-	r := hub(t, env, "failed", "list", "--json")
+	r := hub(t, env, "failed", "list", "--json", "--hide", "15s")
 	if r.code != 0 {
 		t.Fatalf("failed list: %d %s", r.code, r.stderr)
 	}

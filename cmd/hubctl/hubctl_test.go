@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,8 +127,12 @@ func sendMonetbil(t *testing.T, s *hubtest.Stack, txID, paymentID string) {
 	}
 }
 
+// workerEnv points hubctl work at the stack and the Monetbil stand-in, with
+// a scaled backoff. The automatic redrive is off: these tests watch the DLQ
+// and act on it themselves, and a pass holds what it reads for a moment;
+// the redrive's tests turn it on (extra settings win).
 func workerEnv(s *hubtest.Stack, m *hubtest.Monetbil, extra ...string) []string {
-	return append(append(s.Env(), "MONETBIL_API_URL="+m.URL, "BACKOFF_SECONDS=1,2,3"), extra...)
+	return append(append(s.Env(), "MONETBIL_API_URL="+m.URL, "BACKOFF_SECONDS=1,2,3", "AUTO_REDRIVE_SECONDS=off"), extra...)
 }
 
 func TestWorkRefusesToStartWhenMaxAttemptsDiffersFromTheRedrivePolicy(t *testing.T) {
@@ -234,5 +239,34 @@ func TestTransactionsGetJSON(t *testing.T) {
 	r = hub(t, s.Env(), "events", "get", "monetbil", "MB-json:success")
 	if r.code != 0 || !bufio.NewScanner(strings.NewReader(r.stdout)).Scan() || !strings.Contains(r.stdout, "PROCESSED") {
 		t.Fatalf("events get: %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestTransactionsExpect(t *testing.T) {
+	t.Parallel()
+	s := hubtest.NewStack(t, hubtest.Options{})
+	env := s.Env()
+	r := hub(t, env, "transactions", "expect", "tx-exp", "--provider", "monetbil", "--amount", "5000", "--currency", "xaf")
+	if r.code != 0 || !strings.Contains(r.stdout, "transaction tx-exp (monetbil) expects 5000 XAF; status pending") {
+		t.Fatalf("expect: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	// The same again changes nothing; another is refused with a sentence.
+	r = hub(t, env, "transactions", "expect", "tx-exp", "--provider", "monetbil", "--amount", "5000", "--currency", "XAF", "--json")
+	var tx struct {
+		Version  int `json:"version"`
+		Expected struct {
+			Amount   int64  `json:"amount"`
+			Currency string `json:"currency"`
+		} `json:"expected"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &tx); err != nil || r.code != 0 || tx.Version != 1 || tx.Expected.Amount != 5000 || tx.Expected.Currency != "XAF" {
+		t.Fatalf("expect again: %d %v %+v %s", r.code, err, tx, r.stderr)
+	}
+	r = hub(t, env, "transactions", "expect", "tx-exp", "--provider", "monetbil", "--amount", "4000", "--currency", "XAF")
+	if r.code != 1 || !strings.Contains(r.stderr, "already expects 5000 XAF") {
+		t.Fatalf("a conflicting expectation: %d %q", r.code, r.stderr)
+	}
+	if r := hub(t, env, "transactions", "get", "tx-exp"); r.code != 0 || !regexp.MustCompile(`expected\s+5000 XAF`).MatchString(r.stdout) {
+		t.Fatalf("transactions get: %d %s", r.code, r.stdout)
 	}
 }

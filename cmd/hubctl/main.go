@@ -16,7 +16,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: config.LoadHubctl(os.Getenv), terminal: isTerminal(os.Stderr)}
+	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, env: config.LoadHubctl(os.Getenv), terminal: isTerminal(os.Stderr), interactive: isTerminal(os.Stdin) && isTerminal(os.Stderr)}
 	code := run(ctx, c, os.Args[1:])
 	stop()
 	os.Exit(code)

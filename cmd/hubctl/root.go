@@ -19,6 +19,8 @@ Coming from Laravel:
   php artisan queue:forget ID     hubctl failed forget ID
   php artisan queue:flush         hubctl failed flush
   Horizon                         hubctl status --watch
+  (3 tries, then failed_jobs)     3 tries, then 3 automatic rounds after 5 min, 30 min, 2 h
+                                  (AUTO_REDRIVE_SECONDS; hubctl work and the redriver run them)
 
 Configuration comes from the same environment as the functions: QUEUE_URL,
 DLQ_URL, EVENTS_TABLE, TRANSACTIONS_TABLE, AWS_REGION, and AWS_ENDPOINT_URL or

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/flowmetrics"
 	"github.com/payments-hub/hub/internal/hubstatus"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 )
@@ -25,14 +26,25 @@ func newStatusCmd(c *cli) *cobra.Command {
 	var o statusOptions
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "queue and DLQ depth, oldest message, redrives, last failures [--watch]",
+		Short: "queue and DLQ depth, oldest message, redrives, last failures; --watch: the live view",
 		Long: `Shows, for the queue and the DLQ, the messages visible, in flight and delayed,
 the age of the oldest message (from CloudWatch; unknown on local servers), the
-DLQ redrives running, and the last failures recorded by the processor. Reading
-the counts changes nothing. The last failures come from a scan of the events
-table (read units in proportion to its size): --failures 0 skips it.`,
+DLQ redrives running, the last failures recorded by the processor and the
+next automatic redrive round among them. Reading the counts changes nothing.
+The last failures come from a scan of the events table (read units in
+proportion to its size): --failures 0 skips it.
+
+--watch is a live view, redrawn in place every --interval until q or Ctrl-C:
+per provider, the events processed, failed, retried and duplicated per minute
+over the last 15 minutes, webhooks accepted and rejected, the time from
+receipt to applied (p50, p99), then the queues, the next automatic redrive
+and the last failures. On AWS the flow comes from the CloudWatch metrics the
+hub emits (namespace PaymentsHub); on local servers from the metrics that
+'hubctl dev' serves on HUB_URL/metrics, or 'hubctl work --metrics-addr' on
+HUB_METRICS_URL.`,
 		Example: `  hubctl status
   hubctl status --watch --interval 5s
+  HUB_METRICS_URL=http://127.0.0.1:9091/metrics hubctl status --watch
   hubctl status --json --failures 0`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -42,9 +54,12 @@ table (read units in proportion to its size): --failures 0 skips it.`,
 			if err := c.env.RequireQueues(); err != nil {
 				return usagef("%v", err)
 			}
-			r, err := statusReader(cmd.Context(), c, cmd.CommandPath())
+			r, flow, err := statusReader(cmd.Context(), c, cmd.CommandPath())
 			if err != nil {
 				return err
+			}
+			if o.watch {
+				return watch(cmd.Context(), c, r, flow, o)
 			}
 			return showStatus(cmd.Context(), c, r, o)
 		},
@@ -57,55 +72,57 @@ table (read units in proportion to its size): --failures 0 skips it.`,
 	return cmd
 }
 
-func statusReader(ctx context.Context, c *cli, label string) (hubstatus.Reader, error) {
+// flowSource is where the live view reads the flow, and its name.
+type flowSource struct {
+	flowmetrics.Source
+	name string
+}
+
+// statusReader wires the status and the flow: CloudWatch on AWS, the local
+// metrics sink on local servers.
+func statusReader(ctx context.Context, c *cli, label string) (hubstatus.Reader, flowSource, error) {
+	rounds, err := c.env.AutoRedrive()
+	if err != nil {
+		return hubstatus.Reader{}, flowSource{}, usagef("%v", err)
+	}
 	a, err := app.LoadAWS(ctx, label)
 	if err != nil {
-		return hubstatus.Reader{}, err
+		return hubstatus.Reader{}, flowSource{}, err
 	}
 	st, err := app.Store(a, c.env.Tables())
 	if err != nil {
-		return hubstatus.Reader{}, err
+		return hubstatus.Reader{}, flowSource{}, err
 	}
 	queue, err := sqsqueue.NewQueue(a.SQS, c.env.QueueURL)
 	if err != nil {
-		return hubstatus.Reader{}, err
+		return hubstatus.Reader{}, flowSource{}, err
 	}
 	dlq, err := sqsqueue.NewQueue(a.SQS, c.env.DLQURL)
 	if err != nil {
-		return hubstatus.Reader{}, err
+		return hubstatus.Reader{}, flowSource{}, err
 	}
-	r := hubstatus.Reader{Queue: queue, DLQ: dlq, Redrives: dlq, Failures: st}
+	r := hubstatus.Reader{Queue: queue, DLQ: dlq, Redrives: dlq, Failures: st, Rounds: rounds}
+	flow := flowSource{Source: flowmetrics.Remote{URL: c.env.MetricsURL}, name: "local, " + c.env.MetricsURL}
 	if c.env.Endpoints.CloudWatchAvailable() {
-		r.Ages = hubstatus.CloudWatchAges{Client: cloudwatch.NewFromConfig(a.Config)}
+		cw := cloudwatch.NewFromConfig(a.Config)
+		r.Ages = hubstatus.CloudWatchAges{Client: cw}
+		if !c.env.Endpoints.Local() {
+			flow = flowSource{Source: &flowmetrics.Throttled{Source: flowmetrics.CloudWatch{Client: cw}, Every: time.Minute}, name: "CloudWatch, once a minute"}
+		}
 	}
-	return r, nil
+	return r, flow, nil
 }
 
 func showStatus(ctx context.Context, c *cli, r hubstatus.Reader, o statusOptions) error {
-	for {
-		st, err := r.Read(ctx, o.failures)
-		if err != nil {
-			return err
-		}
-		if o.asJSON {
-			if err := writeJSON(c.stdout, st); err != nil {
-				return err
-			}
-		} else {
-			if o.watch {
-				fmt.Fprint(c.stdout, "\033[H\033[2J")
-			}
-			printStatus(c, st)
-		}
-		if !o.watch {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(o.interval):
-		}
+	st, err := r.Read(ctx, o.failures)
+	if err != nil {
+		return err
 	}
+	if o.asJSON {
+		return writeJSON(c.stdout, st)
+	}
+	printStatus(c, st)
+	return nil
 }
 
 func printStatus(c *cli, st hubstatus.Status) {
@@ -128,6 +145,9 @@ func printStatus(c *cli, st hubstatus.Status) {
 		for _, m := range st.ActiveMoves {
 			fmt.Fprintf(c.stdout, "\nRedrive %s: moved %d / %s\n", m.Handle, m.Moved, toMove(m))
 		}
+	}
+	if st.FailuresNote == "" && (st.NextRedrive != nil || st.AutoRedrive == "off") {
+		fmt.Fprintf(c.stdout, "\n%s\n", nextRedriveLine(st, st.CollectedAt))
 	}
 	if st.FailuresNote != "" {
 		fmt.Fprintf(c.stdout, "\nLast failures: %s\n", st.FailuresNote)

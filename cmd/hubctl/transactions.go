@@ -54,10 +54,11 @@ transaction.`,
 	}
 	get.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return group(&cobra.Command{
-		Use:     "transactions",
-		Short:   "show a transaction's state: transactions get ID [--json]",
-		Example: "  hubctl transactions get tx_1001 --json",
-	}, get)
+		Use:   "transactions",
+		Short: "a transaction's state (get ID), or the payment the hub should expect (expect ID ...)",
+		Example: `  hubctl transactions get tx_1001 --json
+  hubctl transactions expect tx_1001 --provider stripe --amount 2500 --currency eur`,
+	}, get, newTransactionsExpectCmd(c))
 }
 
 func printTransaction(c *cli, tx transaction.Transaction) error {

@@ -25,7 +25,11 @@ func TestUsageErrorsExitTwoWithASentence(t *testing.T) {
 	}{
 		{[]string{"nope"}, `unknown command "nope"`},
 		{[]string{"stauts"}, "status"}, // a suggestion
-		{[]string{"transactions"}, "want a subcommand: get"},
+		{[]string{"transactions"}, "want a subcommand: expect or get"},
+		{[]string{"transactions", "expect", "tx", "--amount", "5", "--currency", "eur"}, `--provider "": want stripe or monetbil`},
+		{[]string{"transactions", "expect", "tx", "--provider", "stripe", "--amount", "0", "--currency", "eur"}, "--amount must be a positive"},
+		{[]string{"transactions", "expect", "tx", "--provider", "stripe", "--amount", "5", "--currency", "euro"}, "3-letter ISO 4217"},
+		{[]string{"transactions", "expect", "--provider", "stripe"}, "want: transactions expect ID"},
 		{[]string{"transactions", "get"}, "want: transactions get ID"},
 		{[]string{"transactions", "fetch", "tx"}, `unknown subcommand "fetch"`},
 		{[]string{"events", "get", "paypal", "x"}, `provider "paypal"`},
@@ -34,7 +38,16 @@ func TestUsageErrorsExitTwoWithASentence(t *testing.T) {
 		{[]string{"failed"}, "want a subcommand: flush, forget, list, moves or retry"},
 		{[]string{"failed", "lst"}, `did you mean "list"`},
 		{[]string{"failed", "retry"}, "retry ID... or failed retry --all"},
-		{[]string{"failed", "retry", "id", "--all"}, "retry ID... or failed retry --all"},
+		{[]string{"failed", "retry", "id", "--all"}, "not several"},
+		{[]string{"failed", "retry", "id", "--provider", "stripe"}, "not several"},
+		{[]string{"failed", "retry", "--all", "--provider", "stripe"}, "give the filters without --all"},
+		{[]string{"failed", "retry", "id", "--dry-run"}, "--dry-run previews --all or filters"},
+		{[]string{"failed", "retry", "--provider", "paypal"}, `--provider "paypal"`},
+		{[]string{"failed", "list", "--since", "yesterday"}, `--since "yesterday": want an RFC 3339 time`},
+		{[]string{"failed", "list", "--since", "1h", "--until", "2h"}, "is before --since"},
+		{[]string{"work", "--redrive-every", "1ms"}, "--redrive-every"},
+		{[]string{"work", "--metrics-addr", "0.0.0.0:9091"}, "loopback"},
+		{[]string{"dev", "--redrive-every", "0s"}, "--redrive-every"},
 		{[]string{"failed", "retry", "--all", "--rate", "501"}, "--rate"},
 		{[]string{"failed", "forget"}, "want: failed forget ID"},
 		{[]string{"failed", "list", "--limit", "x"}, "invalid argument"},
@@ -71,7 +84,7 @@ func TestHelpIsPerCommandWithExamples(t *testing.T) {
 	if code, stdout, _ := inProcess(nil); code != 2 || !strings.Contains(stdout, "Coming from Laravel") {
 		t.Fatalf("hubctl alone: exit %d, want 2 and the usage\n%s", code, stdout)
 	}
-	for _, args := range [][]string{{"work"}, {"setup"}, {"dev"}, {"send", "stripe"}, {"send", "monetbil"}, {"failed"}, {"failed", "list"}, {"failed", "retry"}, {"failed", "forget"}, {"failed", "flush"}, {"failed", "moves"}, {"status"}, {"transactions", "get"}, {"events", "get"}} {
+	for _, args := range [][]string{{"work"}, {"setup"}, {"dev"}, {"send", "stripe"}, {"send", "monetbil"}, {"failed"}, {"failed", "list"}, {"failed", "retry"}, {"failed", "forget"}, {"failed", "flush"}, {"failed", "moves"}, {"status"}, {"transactions", "get"}, {"transactions", "expect"}, {"events", "get"}} {
 		code, stdout, _ := inProcess(nil, append(args, "--help")...)
 		if code != 0 || !strings.Contains(stdout, "Examples:") || strings.Contains(stdout, "Coming from Laravel") {
 			t.Errorf("hubctl %s --help: exit %d\n%s", strings.Join(args, " "), code, stdout)
@@ -114,5 +127,16 @@ func TestProgressShowsOnlyOnATerminalAfterASecond(t *testing.T) {
 	off.done()
 	if b.Len() != 0 {
 		t.Fatalf("progress shown off a terminal: %q", b.String())
+	}
+}
+
+func TestABadAutoRedriveScheduleIsAUsageError(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"QUEUE_URL": "http://127.0.0.1:1/000000000000/q", "DLQ_URL": "http://127.0.0.1:1/000000000000/dlq", "AUTO_REDRIVE_SECONDS": "5m"}
+	for _, args := range [][]string{{"failed", "list"}, {"events", "get", "stripe", "evt_1"}, {"status"}, {"work"}} {
+		code, _, stderr := inProcess(env, args...)
+		if code != 2 || !strings.Contains(stderr, "AUTO_REDRIVE_SECONDS") {
+			t.Errorf("hubctl %s: exit %d %q", strings.Join(args, " "), code, stderr)
+		}
 	}
 }

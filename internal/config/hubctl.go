@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/payments-hub/hub/internal/retry"
 )
@@ -13,6 +14,9 @@ import (
 const (
 	EnvEndpointURLCloudWatch = "AWS_ENDPOINT_URL_CLOUDWATCH"
 	EnvRegion                = "AWS_REGION"
+	// EnvMetricsURL is where `hubctl status --watch` reads the local
+	// metrics (default HUB_URL/metrics, where `hubctl dev` serves them).
+	EnvMetricsURL = "HUB_METRICS_URL"
 
 	// DefaultHubURL is where `hubctl dev` serves the intake.
 	DefaultHubURL = "http://127.0.0.1:8080"
@@ -42,6 +46,9 @@ type Hubctl struct {
 	Names Names
 	// HubURL is the intake `hubctl send` posts to.
 	HubURL string
+	// MetricsURL is where `hubctl status --watch` reads the flow on local
+	// servers (HUB_METRICS_URL, default HUB_URL/metrics).
+	MetricsURL string
 	// MonetbilAPIURL is empty when not set: `hubctl dev` then serves its
 	// local sandbox of checkPayment.
 	MonetbilAPIURL string
@@ -58,6 +65,7 @@ func LoadHubctl(getenv Getenv) Hubctl {
 		DLQURL:         strings.TrimSpace(getenv(EnvDLQURL)),
 		Names:          LoadNames(getenv),
 		HubURL:         strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/"),
+		MetricsURL:     orDefault(getenv(EnvMetricsURL), strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/")+"/metrics"),
 		MonetbilAPIURL: strings.TrimSpace(getenv(EnvMonetbilAPIURL)),
 		Endpoints: Endpoints{
 			AWS: getenv(EnvEndpointURL), SQS: getenv(EnvEndpointURLSQS), DynamoDB: getenv(EnvEndpointURLDynamoDB),
@@ -142,17 +150,40 @@ type DevResources struct {
 // defaults to test there: events from `hubctl send` and the Stripe CLI are
 // test-mode events.
 func (h Hubctl) DevProcessor(r DevResources) (Processor, error) {
-	overlay := map[string]string{
+	getenv := h.overlay(r)
+	return LoadProcessor(func(k string) string {
+		if k == EnvStripeMode && h.getenv(EnvStripeMode) == "" {
+			return "test"
+		}
+		return getenv(k)
+	})
+}
+
+// Redriver reads the configuration of the automatic redrive `hubctl work`
+// runs: the redriver function's (QUEUE_URL, DLQ_URL, the tables,
+// AUTO_REDRIVE_SECONDS, MONETBIL_API_URL).
+func (h Hubctl) Redriver() (Redriver, error) { return LoadRedriver(h.getenv) }
+
+// DevRedriver reads the automatic redrive's configuration for `hubctl dev`,
+// with the resources it set up in place of the environment's.
+func (h Hubctl) DevRedriver(r DevResources) (Redriver, error) {
+	return LoadRedriver(h.overlay(r))
+}
+
+// overlay reads the environment with the resources `hubctl dev` set up in
+// place of its variables.
+func (h Hubctl) overlay(r DevResources) Getenv {
+	over := map[string]string{
 		EnvQueueURL: r.QueueURL, EnvDLQURL: r.DLQURL, EnvEventsTable: r.EventsTable,
 		EnvTransactionsTable: r.TransactionsTable, EnvMonetbilAPIURL: r.MonetbilAPIURL,
 	}
-	if h.getenv(EnvStripeMode) == "" {
-		overlay[EnvStripeMode] = "test"
-	}
-	return LoadProcessor(func(k string) string {
-		if v, ok := overlay[k]; ok {
+	return func(k string) string {
+		if v, ok := over[k]; ok {
 			return v
 		}
 		return h.getenv(k)
-	})
+	}
 }
+
+// AutoRedrive reads AUTO_REDRIVE_SECONDS (see the package function).
+func (h Hubctl) AutoRedrive() ([]time.Duration, error) { return AutoRedrive(h.getenv) }

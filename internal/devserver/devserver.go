@@ -20,6 +20,7 @@ import (
 
 	"github.com/payments-hub/hub/internal/app"
 	"github.com/payments-hub/hub/internal/config"
+	"github.com/payments-hub/hub/internal/flowmetrics"
 	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/provision"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	Addr        string // default 127.0.0.1:8080
 	EnvFile     string // where the environment for other terminals is written (0600); "" to skip
 	Concurrency int    // worker concurrency, default 2
+	// RedriveEvery is the time between two automatic redrive passes
+	// (default 30 s); AUTO_REDRIVE_SECONDS=off turns them off.
+	RedriveEvery time.Duration
 	// Env is the environment read once by the caller.
 	Env    config.Hubctl
 	Logger *slog.Logger
@@ -46,6 +50,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Concurrency < 1 {
 		cfg.Concurrency = 2
 	}
+	if cfg.RedriveEvery <= 0 {
+		cfg.RedriveEvery = 30 * time.Second
+	}
 	if err := cfg.Env.RequireLocal(); err != nil {
 		return err
 	}
@@ -53,6 +60,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	sink := flowmetrics.NewSink(nil)
+	cfg.Logger = sink.Logger(cfg.Logger)
 	// Listen first: a taken port is the likeliest failure, say it at once.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -71,6 +80,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	p.mux.Handle("GET /metrics", sink)
 	if err := p.writeEnvFile(cfg.EnvFile); err != nil {
 		return err
 	}
@@ -96,6 +106,9 @@ func serve(ctx context.Context, cfg Config, ln net.Listener, p *pipeline) error 
 			errs <- err
 		}
 	})
+	if p.redriver != nil {
+		wg.Go(func() { p.redriver.Run(workCtx, cfg.RedriveEvery) })
+	}
 	if cfg.Ready != nil {
 		cfg.Ready(p.base)
 	}

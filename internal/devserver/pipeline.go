@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/autoredrive"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/provision"
@@ -24,9 +25,11 @@ import (
 
 // pipeline is one dev run's parts, assembled.
 type pipeline struct {
-	base        string
-	mux         *http.ServeMux
-	worker      *worker.Worker
+	base   string
+	mux    *http.ServeMux
+	worker *worker.Worker
+	// redriver is the automatic redrive; nil when it is off.
+	redriver    *autoredrive.Redriver
 	processor   config.Processor
 	env         provision.Env
 	monetbilURL string
@@ -54,10 +57,14 @@ func assemble(ctx context.Context, cfg Config, a app.AWS, env provision.Env, bas
 		p.monetbilURL = base + sandbox.Prefix
 		p.sandboxNote = " (LOCAL SANDBOX: confirms what `hubctl send monetbil` asks for; set MONETBIL_API_URL to use another)"
 	}
-	p.processor, err = cfg.Env.DevProcessor(config.DevResources{
+	resources := config.DevResources{
 		QueueURL: env.QueueURL, DLQURL: env.DLQURL, EventsTable: env.Tables.Events, TransactionsTable: env.Tables.Transactions, MonetbilAPIURL: p.monetbilURL,
-	})
+	}
+	p.processor, err = cfg.Env.DevProcessor(resources)
 	if err != nil {
+		return nil, err
+	}
+	if p.redriver, err = newRedriver(ctx, cfg, resources); err != nil {
 		return nil, err
 	}
 	proc, consumer, err := app.Processor(ctx, a, p.processor, log.With("component", "worker"))
@@ -70,6 +77,21 @@ func assemble(ctx context.Context, cfg Config, a app.AWS, env provision.Env, bas
 	}
 	p.envLines = envLines(cfg.Env.Endpoints, env, stripeSecret, monetbilSecret, base)
 	return p, nil
+}
+
+// newRedriver builds the automatic redrive on the run's resources, with its
+// AWS configuration labelled "redriver" as the function's; nil when
+// AUTO_REDRIVE_SECONDS is off.
+func newRedriver(ctx context.Context, cfg Config, r config.DevResources) (*autoredrive.Redriver, error) {
+	rc, err := cfg.Env.DevRedriver(r)
+	if err != nil || len(rc.Schedule) == 0 {
+		return nil, err
+	}
+	a, err := app.LoadAWS(ctx, "redriver")
+	if err != nil {
+		return nil, err
+	}
+	return app.Redriver(a, rc, cfg.Logger.With("component", "redriver"))
 }
 
 // newIntake verifies with the run's secrets and enqueues on queueURL.
@@ -143,6 +165,8 @@ func (p *pipeline) printBanner(cfg Config) {
 	fmt.Fprintf(b, "  checkPayment       %s%s\n", p.monetbilURL, p.sandboxNote)
 	fmt.Fprintf(b, "  queue              %s\n  DLQ (failed_jobs)  %s\n", p.processor.QueueURL, p.env.DLQURL)
 	fmt.Fprintf(b, "  retry schedule     %s (worker concurrency %d)\n", p.processor.Policy, cfg.Concurrency)
+	fmt.Fprintf(b, "  automatic redrive  %s\n", p.redriveLine(cfg))
+	fmt.Fprintf(b, "  live metrics       %s/metrics (hubctl status --watch)\n", p.base)
 	if len(p.env.Created) > 0 {
 		fmt.Fprintf(b, "  (created the queue, DLQ and tables)\n")
 	}
@@ -157,6 +181,14 @@ func (p *pipeline) printBanner(cfg Config) {
 	}
 	fmt.Fprintf(b, "Then try:\n\n  hubctl send stripe payment_intent.succeeded --transaction tx_1001\n  hubctl transactions get tx_1001\n\nCtrl-C stops.\n\n")
 	_, _ = io.WriteString(cfg.Out, b.String())
+}
+
+// redriveLine describes the automatic redrive for the banner.
+func (p *pipeline) redriveLine(cfg Config) string {
+	if p.redriver == nil {
+		return "off (AUTO_REDRIVE_SECONDS=off)"
+	}
+	return fmt.Sprintf("rounds after %s in the DLQ (a pass every %s)", p.redriver.Schedule(), cfg.RedriveEvery)
 }
 
 func orRandom(v, prefix string) string {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/payments-hub/hub/internal/autoredrive"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store"
 )
@@ -89,6 +90,11 @@ type Config struct {
 	// ReadConcurrency bounds the batch reads of failure records running at
 	// once (default 4).
 	ReadConcurrency int
+	// Rounds is the automatic redrive's schedule, to show each job's
+	// rounds and when the next is due (empty: automatic redrive off).
+	Rounds autoredrive.Schedule
+	// Now is the clock (default time.Now).
+	Now func() time.Time
 }
 
 // Service operates the failed jobs.
@@ -119,6 +125,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ReadConcurrency < 1 {
 		cfg.ReadConcurrency = 4
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Service{cfg: cfg}, nil
 }
 
@@ -142,6 +151,15 @@ type FailedJob struct {
 	// Record says whether a failure record was found: its status,
 	// "missing" or "unreadable".
 	Record string `json:"record"`
+	// Rounds are the automatic redrives so far, out of RoundsTotal.
+	Rounds      []store.Round `json:"rounds"`
+	RoundsTotal int           `json:"rounds_total"`
+	// NextRound is the next automatic round and NextRoundAt when it is
+	// due (a time past: at the next pass, unless the provider's dependency
+	// still fails); 0 and zero when none will come (permanent, forgotten,
+	// every round spent, automatic redrive off, no failure record).
+	NextRound   int       `json:"next_round,omitempty"`
+	NextRoundAt time.Time `json:"next_round_at,omitzero"`
 }
 
 // Outcome of one message in Retry or Forget.

@@ -3,7 +3,9 @@ package failedjobs
 import (
 	"context"
 	"sync"
+	"time"
 
+	"github.com/payments-hub/hub/internal/autoredrive"
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/processing"
 	"github.com/payments-hub/hub/internal/sqsqueue"
@@ -35,7 +37,7 @@ func redriven(m sqsqueue.Received) sqsqueue.Outgoing {
 	for k, v := range out.Attributes {
 		attrs[k] = v
 	}
-	attrs[envelope.AttrRedrive] = "manual"
+	attrs[envelope.AttrRedrive] = envelope.RedriveManual
 	out.Attributes = attrs
 	return out
 }
@@ -88,10 +90,27 @@ func (s *Service) join(ctx context.Context, msgs []sqsqueue.Received, progress f
 		})
 	}
 	wg.Wait()
+	now := s.cfg.Now()
 	for i := range jobs {
 		fill(&jobs[i], records, failed)
+		s.planRounds(&jobs[i], records, now)
 	}
 	return jobs
+}
+
+// planRounds shows a job's automatic rounds and when the next is due.
+func (s *Service) planRounds(j *FailedJob, records map[store.EventRef]store.EventRecord, now time.Time) {
+	rec, found := records[refOf(*j)]
+	j.Rounds, j.RoundsTotal = rec.Rounds, len(s.cfg.Rounds)
+	if j.Rounds == nil {
+		j.Rounds = []store.Round{}
+	}
+	if j.Record == "unreadable" {
+		return
+	}
+	if p := s.cfg.Rounds.Plan(rec, found, now); p.Verdict == autoredrive.Due || p.Verdict == autoredrive.NotDue {
+		j.NextRound, j.NextRoundAt = p.Round, p.DueAt
+	}
 }
 
 // fill completes a job with what its record says.

@@ -12,11 +12,15 @@ type ListOptions struct {
 	Limit int
 	// Progress, when set, is called as messages are read and joined.
 	Progress func(Progress)
+	// Filter selects the jobs listed (the zero Filter: all).
+	Filter Filter
 }
 
 // Listing is the DLQ as one scan saw it.
 type Listing struct {
+	// Jobs are the jobs the filter selected among the Read messages.
 	Jobs    []FailedJob
+	Read    int
 	Stopped StopReason
 	Elapsed time.Duration
 	// Hidden counts the DLQ messages in flight once the listing had
@@ -39,22 +43,22 @@ func (s *Service) List(ctx context.Context, o ListOptions) (Listing, error) {
 	if rerr != nil {
 		return Listing{}, rerr
 	}
-	l := Listing{Stopped: sc.stopped, Elapsed: sc.elapsed, Hidden: -1}
+	l := Listing{Read: len(sc.msgs), Stopped: sc.stopped, Elapsed: sc.elapsed, Hidden: -1}
 	if d, err := s.cfg.DLQ.Depth(ctx); err == nil {
 		l.Hidden = d.InFlight
 	}
-	l.Jobs = s.join(ctx, sc.msgs, func(joined int) {
+	l.Jobs = filterJobs(s.join(ctx, sc.msgs, func(joined int) {
 		if o.Progress != nil {
 			o.Progress(Progress{Read: len(sc.msgs), Joined: joined, Elapsed: sc.elapsed})
 		}
-	})
+	}), o.Filter)
 	return l, nil
 }
 
 // Note explains a listing that did not show the whole DLQ; "" when it
 // did.
 func (l Listing) Note(budget, hide time.Duration) string {
-	note := l.Stopped.Note(len(l.Jobs), budget)
+	note := l.Stopped.Note(l.Read, budget)
 	if l.Hidden > 0 {
 		hidden := fmt.Sprintf("about %d DLQ messages were in flight when it ended (SQS's count can lag a minute): those hidden by another command, or by a receive whose answer was lost, were not listed and reappear within %s", l.Hidden, hide)
 		if note == "" {

@@ -1,7 +1,7 @@
 // Package hubstatus reads the hub's state at a glance for `hubctl status`:
 // the queue's and the DLQ's depth, the age of their oldest message
-// (CloudWatch), the DLQ redrives running and the last failures recorded.
-// Reading it changes nothing.
+// (CloudWatch), the DLQ redrives running, the last failures recorded and
+// the next automatic redrive round among them. Reading it changes nothing.
 package hubstatus
 
 import (
@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/payments-hub/hub/internal/autoredrive"
 	"github.com/payments-hub/hub/internal/provision"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store"
@@ -43,6 +44,19 @@ type Reader struct {
 	Redrives   Redrives
 	Failures   Failures
 	Ages       AgeSource
+	// Rounds is the automatic redrive's schedule: the next round due is
+	// found among the failure records read (empty: off).
+	Rounds autoredrive.Schedule
+}
+
+// NextRedrive is the earliest automatic redrive round due among the
+// failure records.
+type NextRedrive struct {
+	Provider string    `json:"provider"`
+	EventKey string    `json:"event_key"`
+	Round    int       `json:"round"`
+	Rounds   int       `json:"rounds"`
+	DueAt    time.Time `json:"due_at"`
 }
 
 // QueueStatus is one queue's depth.
@@ -66,14 +80,19 @@ type Status struct {
 	MovesNote    string              `json:"moves_note,omitempty"`
 	LastFailures []store.EventRecord `json:"last_failures"`
 	FailuresNote string              `json:"failures_note,omitempty"`
-	CollectedAt  time.Time           `json:"collected_at"`
+	// NextRedrive is nil when no round is to come (or the failures were
+	// not read); AutoRedrive shows the schedule ("off" when off).
+	NextRedrive *NextRedrive `json:"next_redrive"`
+	AutoRedrive string       `json:"auto_redrive"`
+	CollectedAt time.Time    `json:"collected_at"`
 }
 
-// Read reads both queues' counts and ages, the running redrives and the
-// last failures (failures 0: none read). Only the queue counts are
-// required; what else cannot be read is said in a note.
+// Read reads both queues' counts and ages, the running redrives, and the
+// last failures with the next automatic redrive round among them (failures
+// 0: none read). Only the queue counts are required; what else cannot be
+// read is said in a note.
 func (r Reader) Read(ctx context.Context, failures int) (Status, error) {
-	st := Status{CollectedAt: time.Now().UTC(), ActiveMoves: []sqsqueue.MoveTask{}, LastFailures: []store.EventRecord{}}
+	st := Status{CollectedAt: time.Now().UTC(), ActiveMoves: []sqsqueue.MoveTask{}, LastFailures: []store.EventRecord{}, AutoRedrive: r.Rounds.String()}
 	var err error
 	if st.Queue, err = r.queueStatus(ctx, r.Queue); err != nil {
 		return st, err
@@ -83,14 +102,36 @@ func (r Reader) Read(ctx context.Context, failures int) (Status, error) {
 	}
 	st.ActiveMoves, st.MovesNote = r.activeMoves(ctx)
 	if failures > 0 {
-		recs, err := r.Failures.Failures(ctx, failures)
+		// The store reads every failure to sort them: asking for more
+		// costs nothing more, and the next round may be an older one's.
+		recs, err := r.Failures.Failures(ctx, max(failures, scanFailures))
 		if err != nil {
 			st.FailuresNote = "failure records unreadable: " + err.Error()
 		} else {
-			st.LastFailures = recs
+			st.NextRedrive = r.nextRedrive(recs, st.CollectedAt)
+			st.LastFailures = recs[:min(failures, len(recs))]
 		}
 	}
 	return st, nil
+}
+
+// scanFailures is how many failure records are searched for the next
+// automatic redrive round.
+const scanFailures = 1000
+
+// nextRedrive finds the earliest round due among recs.
+func (r Reader) nextRedrive(recs []store.EventRecord, now time.Time) *NextRedrive {
+	var next *NextRedrive
+	for _, rec := range recs {
+		p := r.Rounds.Plan(rec, true, now)
+		if p.Verdict != autoredrive.Due && p.Verdict != autoredrive.NotDue {
+			continue
+		}
+		if next == nil || p.DueAt.Before(next.DueAt) {
+			next = &NextRedrive{Provider: rec.Provider, EventKey: rec.EventKey, Round: p.Round, Rounds: len(r.Rounds), DueAt: p.DueAt}
+		}
+	}
+	return next
 }
 
 func (r Reader) activeMoves(ctx context.Context) ([]sqsqueue.MoveTask, string) {

@@ -68,7 +68,7 @@ func TestReadGathersCountsAgesActiveRedrivesAndFailures(t *testing.T) {
 	if st.DLQ.OldestAgeSeconds == nil || *st.DLQ.OldestAgeSeconds != 90 || st.Queue.OldestAgeSeconds != nil || !strings.Contains(st.Queue.OldestAgeNote, "no CloudWatch data") {
 		t.Fatalf("ages %+v %+v", st.Queue, st.DLQ)
 	}
-	if len(st.ActiveMoves) != 1 || st.ActiveMoves[0].Handle != "h1" || asked != 3 || len(st.LastFailures) != 1 {
+	if len(st.ActiveMoves) != 1 || st.ActiveMoves[0].Handle != "h1" || asked < 3 || len(st.LastFailures) != 1 {
 		t.Fatalf("status %+v (asked for %d failures)", st, asked)
 	}
 }
@@ -88,11 +88,42 @@ func TestReadSaysWhatItCouldNotRead(t *testing.T) {
 	if !strings.Contains(st.Queue.OldestAgeNote, "CloudWatch not available") || !strings.Contains(st.MovesNote, "no message move tasks") || !strings.Contains(st.FailuresNote, "throttled") {
 		t.Fatalf("notes %+v", st)
 	}
-	if _, err := r.Read(context.Background(), 0); err != nil || asked != 5 {
-		t.Fatalf("--failures 0 read the failures again (asked %d): %v", asked, err)
+	asked = 0
+	if _, err := r.Read(context.Background(), 0); err != nil || asked != 0 {
+		t.Fatalf("--failures 0 read the failures (asked %d): %v", asked, err)
 	}
 	r.DLQ = fakeQueue{url: "http://localhost/dlq", err: errors.New("access denied")}
 	if _, err := r.Read(context.Background(), 0); err == nil || !strings.Contains(err.Error(), "access denied") {
 		t.Fatalf("unreadable DLQ: %v", err)
+	}
+}
+
+func TestReadFindsTheNextAutomaticRedriveAmongEveryFailure(t *testing.T) {
+	t.Parallel()
+	asked := 0
+	now := time.Now().UTC()
+	recs := []store.EventRecord{
+		{Provider: "stripe", EventKey: "evt_recent", Status: store.Failed, LastFailedAt: now.Add(-time.Minute)},
+		{Provider: "monetbil", EventKey: "MB-perm:success", Status: store.Failed, Permanent: true, LastFailedAt: now.Add(-2 * time.Minute)},
+		{Provider: "monetbil", EventKey: "MB-old:success", Status: store.Failed, LastFailedAt: now.Add(-3 * time.Minute)},
+	}
+	r := hubstatus.Reader{
+		Queue: fakeQueue{url: "http://localhost/q"}, DLQ: fakeQueue{url: "http://localhost/dlq"}, Redrives: fakeRedrives{},
+		Failures: fakeFailures{recs: recs, asked: &asked}, Rounds: []time.Duration{5 * time.Minute, 30 * time.Minute},
+	}
+	st, err := r.Read(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := st.NextRedrive
+	if n == nil || n.EventKey != "MB-old:success" || n.Round != 1 || n.Rounds != 2 || !n.DueAt.Equal(recs[2].LastFailedAt.Add(5*time.Minute)) {
+		t.Fatalf("next redrive %+v", n)
+	}
+	if len(st.LastFailures) != 1 || asked < 1000 || st.AutoRedrive != "5m0s, 30m0s" {
+		t.Fatalf("%d last failures (asked for %d), schedule %q", len(st.LastFailures), asked, st.AutoRedrive)
+	}
+	r.Rounds = nil
+	if st, _ := r.Read(context.Background(), 1); st.NextRedrive != nil || st.AutoRedrive != "off" {
+		t.Fatalf("off: %+v", st)
 	}
 }

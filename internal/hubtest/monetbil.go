@@ -17,13 +17,14 @@ type Monetbil struct {
 	status   map[string]int
 	fail     map[string]int
 	delay    map[string]time.Duration
+	until    map[string]time.Time
 	calls    map[string][]time.Time
 	requests int
 }
 
 // NewMonetbil starts the stand-in, stopped when the test ends.
 func NewMonetbil(t testing.TB) *Monetbil {
-	m := &Monetbil{status: map[string]int{}, fail: map[string]int{}, delay: map[string]time.Duration{}, calls: map[string][]time.Time{}}
+	m := &Monetbil{status: map[string]int{}, fail: map[string]int{}, delay: map[string]time.Duration{}, until: map[string]time.Time{}, calls: map[string][]time.Time{}}
 	m.Server = httptest.NewServer(http.HandlerFunc(m.serve))
 	t.Cleanup(m.Close)
 	return m
@@ -36,6 +37,14 @@ func (m *Monetbil) Set(paymentID string, code, fails int, delay time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.status[paymentID], m.fail[paymentID], m.delay[paymentID] = code, fails, delay
+}
+
+// FailUntil makes paymentID fail with HTTP 500 until the time given (an
+// outage of checkPayment), then confirm with code.
+func (m *Monetbil) FailUntil(paymentID string, code int, until time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status[paymentID], m.fail[paymentID], m.until[paymentID] = code, 0, until
 }
 
 // Requests counts the checkPayment requests received.
@@ -69,6 +78,9 @@ func (m *Monetbil) serve(w http.ResponseWriter, r *http.Request) {
 	fails, delay := m.fail[id], m.delay[id]
 	if fails > 0 {
 		m.fail[id] = fails - 1
+	}
+	if time.Now().Before(m.until[id]) {
+		fails = -1
 	}
 	m.mu.Unlock()
 	if delay > 0 {
