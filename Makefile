@@ -69,8 +69,12 @@ $(LOCALAWS):
 	$(GO) build -o $@ ./infra/localaws
 
 .PHONY: tools
-tools: $(RIE) $(LOCALAWS) ## install the pinned test tools into .tools/bin
+tools: $(RIE) $(LOCALAWS) ## install the pinned test tools into .tools/bin (and tmux from Debian when missing)
 	$(LOCALAWS) install
+	@# The live view's test drives `hubctl status --watch` in tmux.
+	@command -v tmux >/dev/null || { echo "installing tmux from Debian (the live view's test needs it)"; \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq --no-install-recommends tmux; } || \
+		{ echo "tmux is missing and could not be installed: apt-get install tmux (as root), then make test again" >&2; exit 1; }; }
 
 .PHONY: build
 build: ## build each function's bootstrap (linux/$(LAMBDA_ARCH), provided.al2023) and zip under build/
