@@ -6,11 +6,25 @@ log=${TEST_LOG:-build/test.log}
 mkdir -p "$(dirname "$log")"
 go test -count=1 -v -timeout "${TEST_TIMEOUT:-15m}" "$@" ./... >"$log" 2>&1
 status=$?
-# Package results, then every failed or skipped test with its messages.
+# Package results, then every failed or skipped test with its messages:
+# under -v a test's log lines come before its "--- FAIL" line, in the blocks
+# "=== RUN/CONT/NAME <test>" opens, interleaved with other tests' blocks, so
+# each test's lines are kept until its verdict (the last 60 of them shown).
 grep -E '^(ok|FAIL|panic:)' "$log"
-awk '/^[[:space:]]*--- (FAIL|SKIP)/ {show=1; print; next}
-     /^[[:space:]]*(--- PASS|=== (RUN|PAUSE|CONT|NAME))|^(ok|FAIL|PASS)/ {show=0}
-     show {print}' "$log"
+awk '
+  /^=== (RUN|CONT|NAME)[[:space:]]/ { cur = $3; next }
+  /^=== PAUSE/ { next }
+  /^[[:space:]]*--- (FAIL|SKIP):/ {
+    name = $3
+    print
+    n = count[name]; from = (n > 60) ? n - 60 : 0
+    for (i = from; i < n; i++) print "    | " lines[name, i]
+    next
+  }
+  /^[[:space:]]*--- PASS:/ { delete_name = $3; count[delete_name] = 0; next }
+  /^(ok|FAIL|PASS)([[:space:]]|$)/ { cur = ""; next }
+  cur != "" { lines[cur, count[cur]++] = $0 }
+' "$log"
 passed=$(grep -cE '^\s*--- PASS' "$log")
 failed=$(grep -cE '^\s*--- FAIL' "$log")
 skipped=$(grep -cE '^\s*--- SKIP' "$log")
