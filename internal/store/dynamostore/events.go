@@ -182,19 +182,7 @@ func (s *Store) Event(ctx context.Context, provider, eventKey string) (store.Eve
 }
 
 func (s *Store) getEvent(ctx context.Context, pk string) (store.EventRecord, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.events),
-		Key:            strKey(attrPK, pk),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return store.EventRecord{}, false, err
-	}
-	if out.Item == nil {
-		return store.EventRecord{}, false, nil
-	}
-	rec, err := decodeEvent(out.Item)
-	return rec, err == nil, err
+	return getItem(ctx, s.client, s.events, strKey(attrPK, pk), decodeEvent)
 }
 
 // Failures implements store.Store with a filtered, paginated Scan.

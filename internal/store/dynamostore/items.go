@@ -1,10 +1,13 @@
 package dynamostore
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payments-hub/hub/internal/store"
@@ -197,6 +200,17 @@ func strOf(item map[string]types.AttributeValue, name string) string {
 }
 
 func pkOf(item map[string]types.AttributeValue) string { return strOf(item, attrPK) }
+
+// getItem reads one item with a strongly consistent GetItem and decodes it;
+// found is false when there is none.
+func getItem[T any](ctx context.Context, client API, table string, key map[string]types.AttributeValue, decode func(map[string]types.AttributeValue) (T, error)) (v T, found bool, err error) {
+	out, err := client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		return v, false, err
+	}
+	v, err = decode(out.Item)
+	return v, err == nil, err
+}
 
 func strKey(name, value string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: value}}

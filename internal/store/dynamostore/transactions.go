@@ -235,19 +235,7 @@ func (s *Store) Transaction(ctx context.Context, id string) (transaction.Transac
 }
 
 func (s *Store) getTransaction(ctx context.Context, id string) (transaction.Transaction, bool, error) {
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(s.transactions),
-		Key:            strKey(attrTransactionID, id),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return transaction.Transaction{}, false, err
-	}
-	if out.Item == nil {
-		return transaction.Transaction{}, false, nil
-	}
-	t, err := decodeTransaction(out.Item)
-	return t, err == nil, err
+	return getItem(ctx, s.client, s.transactions, strKey(attrTransactionID, id), decodeTransaction)
 }
 
 // TransactionByStripePaymentIntent implements store.Store with one Query of
