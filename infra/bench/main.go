@@ -59,7 +59,16 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
 
-func main() {
+// settings are the command line's choices beyond options.
+type settings struct {
+	quick bool
+	want  func(measurement string) bool
+	out   string
+}
+
+// parseFlags reads the command line; it exits 2 on a bad one, or when
+// the local servers' endpoints are not set.
+func parseFlags() (options, settings) {
 	quick := flag.Bool("quick", false, "one run of each, shorter windows and fewer messages (about a minute)")
 	runs := flag.Int("runs", 3, "runs per measurement (the median is reported)")
 	only := flag.String("only", "", "comma-separated measurements to run, e.g. P1,P3 (default: all)")
@@ -92,13 +101,18 @@ func main() {
 		}
 	}
 	want := func(p string) bool { return len(selected) == 0 || selected[p] }
-
 	for _, v := range []string{"AWS_ENDPOINT_URL_SQS", "AWS_ENDPOINT_URL_DYNAMODB"} {
 		if os.Getenv(v) == "" && os.Getenv("AWS_ENDPOINT_URL") == "" && (want("P1") || want("P2") || want("P3") || want("P4") || want("P5")) {
 			fmt.Fprintf(os.Stderr, "bench: %s is not set: run it inside the local servers:\n  go run ./infra/localaws exec -- go run ./infra/bench\n", v)
 			os.Exit(2)
 		}
 	}
+	return o, settings{quick: *quick, want: want, out: *out}
+}
+
+func main() {
+	o, set := parseFlags()
+	want := set.want
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c, err := newClients(ctx)
@@ -112,7 +126,7 @@ func main() {
 	fmt.Fprintf(&report, "## infra/bench, %s\n\n", began.UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(&report, "%s\n\n", machine())
 	mode := fmt.Sprintf("runs %d, windows %s after %s warm-up", o.runs, o.window, o.warm)
-	if *quick {
+	if set.quick {
 		mode = "-quick: " + mode
 	}
 	fmt.Fprintf(&report, "Settings: %s. SQS: fauxqs at %s; DynamoDB: DynamoDB Local (in memory) at %s.\n\n", mode, os.Getenv("AWS_ENDPOINT_URL_SQS"), os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
@@ -145,9 +159,9 @@ func main() {
 	fmt.Fprintf(&report, "Total time: %s.\n", time.Since(began).Round(time.Second))
 
 	fmt.Print(report.String())
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(report.String()), 0o644); err != nil {
-			logf("write %s: %v", *out, err)
+	if set.out != "" {
+		if err := os.WriteFile(set.out, []byte(report.String()), 0o644); err != nil {
+			logf("write %s: %v", set.out, err)
 			failed = true
 		}
 	}

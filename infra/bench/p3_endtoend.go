@@ -120,73 +120,17 @@ func endToEnd(ctx context.Context, c *clients, o options, n, concurrency int, pe
 	}
 	defer srv.Close()
 	a := &applied{at: map[string]time.Time{}}
-	log := slog.New(appliedHandler{Handler: slog.NewJSONHandler(a, nil), a: a})
-	consumer, err := sqsqueue.NewConsumer(c.sqs, q.URL)
+	stop, err := startWorker(ctx, c, q.URL, processing.Config{Store: st, Jobs: map[string]processing.Job{envelope.ProviderStripe: jobs.Stripe{Mode: jobs.StripeTest}},
+		Policy: retry.Default(), JobTimeout: 20 * time.Second, Logger: slog.New(appliedHandler{Handler: slog.NewJSONHandler(a, nil), a: a})}, o.workerConcurrency)
 	if err != nil {
 		return e2eRun{}, err
 	}
-	p, err := processing.New(processing.Config{Store: st, Visibility: consumer, Jobs: map[string]processing.Job{envelope.ProviderStripe: jobs.Stripe{Mode: jobs.StripeTest}},
-		Policy: retry.Default(), JobTimeout: 20 * time.Second, Logger: log})
-	if err != nil {
-		return e2eRun{}, err
-	}
-	w, err := worker.New(worker.Config{Queue: consumer, Processor: p, Concurrency: o.workerConcurrency, Wait: time.Second, Logger: log})
-	if err != nil {
-		return e2eRun{}, err
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	defer stopWorker(cancel, done)
+	defer stop()
 
-	client := loadClient(max(concurrency, 8))
-	sent := make([]time.Time, n)
-	var next atomic.Int64
-	var failed atomic.Int64
-	send := func(i int) {
-		id := "evt_p3_" + strconv.Itoa(i)
-		req, err := stripeRequest(srv.URL, stripeEvent(id, "tx_p3_"+strconv.Itoa(i)))
-		if err != nil {
-			failed.Add(1)
-			return
-		}
-		sent[i] = time.Now()
-		resp, err := client.Do(req.WithContext(ctx))
-		if err != nil {
-			failed.Add(1)
-			return
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			failed.Add(1)
-		}
-	}
 	start := time.Now()
-	var wg sync.WaitGroup
-	if perSecond > 0 {
-		tick := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
-		for i := range n {
-			<-tick.C
-			wg.Go(func() { send(i) })
-		}
-		tick.Stop()
-	} else {
-		for range concurrency {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= n {
-						return
-					}
-					send(i)
-				}
-			})
-		}
-	}
-	wg.Wait()
-	if f := failed.Load(); f > 0 {
-		return e2eRun{}, fmt.Errorf("%d of %d webhooks were not accepted", f, n)
+	sent, err := sendWebhooks(ctx, srv.URL, n, concurrency, perSecond)
+	if err != nil {
+		return e2eRun{}, err
 	}
 	deadline := time.Now().Add(5 * time.Minute)
 	for a.count() < n {
@@ -211,6 +155,83 @@ func endToEnd(ctx context.Context, c *clients, o options, n, concurrency int, pe
 		intakeLogBytes: float64(intakeLog.bytes.Load()) / float64(n), intakeLogLines: float64(intakeLog.lines.Load()) / float64(n),
 		processorLogBytes: float64(a.bytes.Load()) / float64(n), processorLogLines: float64(a.lines.Load()) / float64(n),
 	}, nil
+}
+
+// startWorker runs internal/worker with the processing core configured by
+// cfg (its Visibility set to the queue) on the queue at queueURL, until the
+// returned stop is called.
+func startWorker(ctx context.Context, c *clients, queueURL string, cfg processing.Config, concurrency int) (stop func(), err error) {
+	consumer, err := sqsqueue.NewConsumer(c.sqs, queueURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Visibility = consumer
+	p, err := processing.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	w, err := worker.New(worker.Config{Queue: consumer, Processor: p, Concurrency: concurrency, Wait: time.Second, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(runCtx) }()
+	return func() { stopWorker(cancel, done) }, nil
+}
+
+// sendWebhooks POSTs webhooks evt_p3_0 .. evt_p3_<n-1> to the intake at url,
+// closed loop at the given concurrency or, with perSecond > 0, open loop,
+// and returns when each was sent. Every one must be accepted.
+func sendWebhooks(ctx context.Context, url string, n, concurrency int, perSecond float64) ([]time.Time, error) {
+	client := loadClient(max(concurrency, 8))
+	sent := make([]time.Time, n)
+	var next, failed atomic.Int64
+	send := func(i int) {
+		id := "evt_p3_" + strconv.Itoa(i)
+		req, err := stripeRequest(url, stripeEvent(id, "tx_p3_"+strconv.Itoa(i)))
+		if err != nil {
+			failed.Add(1)
+			return
+		}
+		sent[i] = time.Now()
+		resp, err := client.Do(req.WithContext(ctx))
+		if err != nil {
+			failed.Add(1)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			failed.Add(1)
+		}
+	}
+	var wg sync.WaitGroup
+	if perSecond > 0 {
+		tick := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
+		for i := range n {
+			<-tick.C
+			wg.Go(func() { send(i) })
+		}
+		tick.Stop()
+	} else {
+		for range concurrency {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= n {
+						return
+					}
+					send(i)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if f := failed.Load(); f > 0 {
+		return nil, fmt.Errorf("%d of %d webhooks were not accepted", f, n)
+	}
+	return sent, nil
 }
 
 func msOf(ns []float64) []float64 {

@@ -7,24 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/payments-hub/hub/internal/envelope"
+	"github.com/payments-hub/hub/internal/provision"
 )
 
 // bootstrap is one function built for one architecture.
@@ -78,159 +73,6 @@ func zipSize(path string) (int64, error) {
 
 func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
-// rieFinder locates aws-lambda-rie: the flag, $HUB_RIE, .tools/bin, PATH.
-func rieFinder(root, flagValue string) (string, error) {
-	for _, p := range []string{flagValue, os.Getenv("HUB_RIE"), filepath.Join(root, ".tools", "bin", "aws-lambda-rie")} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("aws-lambda-rie not found: run `make tools`, or pass -rie PATH")
-}
-
-// emulator is one aws-lambda-rie process running one bootstrap.
-type emulator struct {
-	cmd     *exec.Cmd
-	url     string
-	mu      sync.Mutex
-	out     bytes.Buffer
-	started time.Time
-}
-
-func (e *emulator) Write(p []byte) (int, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.out.Write(p)
-}
-
-func (e *emulator) output() string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.out.String()
-}
-
-// startEmulator runs the bootstrap under the emulator. Its runtime API
-// always binds 127.0.0.1:9001, so only one runs at a time.
-func startEmulator(rie, bootstrapPath string, env []string) (*emulator, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := l.Addr().String()
-	l.Close()
-	e := &emulator{url: "http://" + addr + "/2015-03-31/functions/function/invocations"}
-	e.cmd = exec.Command(rie, "--runtime-interface-emulator-address", addr, bootstrapPath)
-	e.cmd.Dir = filepath.Dir(bootstrapPath)
-	e.cmd.Env = append(os.Environ(), env...)
-	e.cmd.Stdout, e.cmd.Stderr = e, e
-	e.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	e.started = time.Now()
-	if err := e.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		conn, err := net.Dial("tcp", addr)
-		if err == nil {
-			conn.Close()
-			return e, nil
-		}
-		if time.Now().After(deadline) {
-			e.stop()
-			return nil, fmt.Errorf("emulator did not listen on %s (is 127.0.0.1:9001 taken by another emulator?): %s", addr, e.output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// stop kills the emulator's process group, which this program started.
-func (e *emulator) stop() {
-	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGKILL)
-	_ = e.cmd.Wait()
-}
-
-func (e *emulator) invoke(payload []byte) ([]byte, error) {
-	resp, err := http.Post(e.url, "application/json", bytes.NewReader(payload))
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return body, fmt.Errorf("invoke: HTTP %d: %s", resp.StatusCode, body)
-	}
-	return body, nil
-}
-
-var (
-	initReport = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
-	reportLine = regexp.MustCompile(`REPORT RequestId: \S+\s+(?:Init Duration: [0-9.]+ ms\s+)?Duration: ([0-9.]+) ms`)
-)
-
-// coldStart is one cold start under the emulator.
-type coldStart struct {
-	initMs       float64       // the emulator's INIT REPORT, -1 when absent
-	firstInvoke  time.Duration // from the emulator's start to the first answer
-	warmDuration []float64     // REPORT Duration of the warm invocations, ms
-}
-
-// measureColdStart starts the emulator, invokes payload once cold and warm
-// times more, and reads the emulator's reports.
-func measureColdStart(rie, path string, env []string, payload func(i int) []byte, check func([]byte) error, warm int) (coldStart, error) {
-	e, err := startEmulator(rie, path, env)
-	if err != nil {
-		return coldStart{}, err
-	}
-	defer e.stop()
-	var cs coldStart
-	for i := range warm + 1 {
-		out, err := e.invoke(payload(i))
-		if err == nil && check != nil {
-			err = check(out)
-		}
-		if err != nil {
-			return cs, fmt.Errorf("%w\nemulator output:\n%s", err, tail(e.output(), 2000))
-		}
-		if i == 0 {
-			cs.firstInvoke = time.Since(e.started)
-		}
-	}
-	// The REPORT line of the last invocation comes just after its answer.
-	deadline := time.Now().Add(2 * time.Second)
-	for len(reportLine.FindAllStringSubmatch(e.output(), -1)) < warm+1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	log := e.output()
-	cs.initMs = -1
-	if m := initReport.FindStringSubmatch(log); m != nil {
-		cs.initMs, _ = strconv.ParseFloat(m[1], 64)
-	}
-	for i, m := range reportLine.FindAllStringSubmatch(log, -1) {
-		if i == 0 {
-			continue // the cold invocation
-		}
-		d, _ := strconv.ParseFloat(m[1], 64)
-		cs.warmDuration = append(cs.warmDuration, d)
-	}
-	return cs, nil
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
-}
-
 // p4 reports each bootstrap's size and, for the host's architecture, its
 // init duration and warm invocation duration under the emulator.
 func p4(ctx context.Context, c *clients, o options) (*section, map[string]float64, error) {
@@ -247,17 +89,9 @@ func p4(ctx context.Context, c *clients, o options) (*section, map[string]float6
 		return s, measured, err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
-	funcs := []struct{ name, pkg string }{{"ingest", "./functions/ingest"}, {"processor", "./functions/processor"}, {"minimal (baseline)", "./infra/bench/minimal"}}
-	built := map[string]bootstrap{}
-	for _, f := range funcs {
-		for _, arch := range []string{"arm64", "amd64"} {
-			b, err := buildBootstrap(ctx, root, dir, strings.Fields(f.name)[0], f.pkg, arch)
-			if err != nil {
-				return s, measured, err
-			}
-			built[f.name+"/"+arch] = b
-			s.add(fmt.Sprintf("%s, linux/%s", f.name, arch), fmt.Sprintf("%s (zip %s)", mb(b.size), mb(b.zipSize)), "bytes of the bootstrap (and of its zip)")
-		}
+	built, err := p4Sizes(ctx, s, root, dir)
+	if err != nil {
+		return s, measured, err
 	}
 	if runtime.GOARCH != "amd64" || runtime.GOOS != "linux" {
 		s.note("init durations skipped: the emulator runs the host's architecture and this host is %s/%s, not linux/amd64", runtime.GOOS, runtime.GOARCH)
@@ -282,6 +116,49 @@ func p4(ctx context.Context, c *clients, o options) (*section, map[string]float6
 		return s, measured, err
 	}
 	defer removeT()
+	for _, tg := range p4Targets(q, tables) {
+		w, err := p4Measure(s, o, rie, built[tg.name+"/amd64"].path, tg)
+		if err != nil {
+			return s, measured, err
+		}
+		measured[tg.name] = w
+	}
+	s.note("Init durations are this machine's (x86-64, local servers on loopback), not Lambda's arm64 at 128/256 MB, which has a fraction of a vCPU: read them as ratios to the baseline.")
+	s.note("The ingest's init on AWS also reads its two SSM parameters (one GetParameters call, cold start only); the processor's init reads the queue's attributes here too (GetQueueAttributes).")
+	return s, measured, nil
+}
+
+// p4Sizes builds each function's bootstrap for both architectures and
+// reports their sizes; it returns them by "name/arch".
+func p4Sizes(ctx context.Context, s *section, root, dir string) (map[string]bootstrap, error) {
+	funcs := []struct{ name, pkg string }{{"ingest", "./functions/ingest"}, {"processor", "./functions/processor"}, {"minimal (baseline)", "./infra/bench/minimal"}}
+	built := map[string]bootstrap{}
+	for _, f := range funcs {
+		for _, arch := range []string{"arm64", "amd64"} {
+			b, err := buildBootstrap(ctx, root, dir, strings.Fields(f.name)[0], f.pkg, arch)
+			if err != nil {
+				return nil, err
+			}
+			built[f.name+"/"+arch] = b
+			s.add(fmt.Sprintf("%s, linux/%s", f.name, arch), fmt.Sprintf("%s (zip %s)", mb(b.size), mb(b.zipSize)), "bytes of the bootstrap (and of its zip)")
+		}
+	}
+	return built, nil
+}
+
+// p4Target is one function measured under the emulator: its environment,
+// the invocation it is given and how its answer is checked.
+type p4Target struct {
+	name    string
+	env     []string
+	payload func(int) []byte
+	check   func([]byte) error
+	warmFor string
+}
+
+// p4Targets are the ingest, the processor and the baseline, set up against
+// queue q and the tables.
+func p4Targets(q provision.QueuePair, tables [2]string) []p4Target {
 	common := []string{"AWS_LAMBDA_FUNCTION_TIMEOUT=30", "LOG_LEVEL=info"}
 	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		if os.Getenv(k) == "" {
@@ -334,47 +211,40 @@ func p4(ctx context.Context, c *clients, o options) (*section, map[string]float6
 		return nil
 	}
 	emptyBatch := func(int) []byte { return []byte(`{"Records":[]}`) }
-
-	targets := []struct {
-		name    string
-		env     []string
-		payload func(int) []byte
-		check   func([]byte) error
-		warmFor string
-	}{
+	return []p4Target{
 		{"ingest", ingestEnv, ingestPayload, ingestCheck, "one signed Stripe webhook (verify, envelope, SendMessage to fauxqs)"},
 		{"processor", processorEnv, processorPayload, batchCheck, "a batch of 10 new Stripe events (10 × one conditional write on DynamoDB Local, 10 at once)"},
 		{"minimal (baseline)", nil, emptyBatch, nil, "an empty SQS batch"},
 	}
-	for _, tg := range targets {
-		var inits, firsts, warms []float64
-		for run := range o.coldStarts {
-			cs, err := measureColdStart(rie, built[tg.name+"/amd64"].path, tg.env, tg.payload, tg.check, o.warmInvokes)
-			if err != nil {
-				return s, measured, fmt.Errorf("%s under the emulator: %w", tg.name, err)
-			}
-			if cs.initMs >= 0 {
-				inits = append(inits, cs.initMs)
-			}
-			firsts = append(firsts, float64(cs.firstInvoke))
-			warms = append(warms, median(cs.warmDuration))
-			logf("P4 %s cold start %d: INIT REPORT %.1f ms, first answer after %s, warm invocation %.1f ms", tg.name, run+1, cs.initMs, cs.firstInvoke.Round(time.Millisecond), median(cs.warmDuration))
+}
+
+// p4Measure cold-starts target tg's bootstrap o.coldStarts times, reports
+// its init and warm invocation durations and returns the warm median (ms).
+func p4Measure(s *section, o options, rie, bootstrapPath string, tg p4Target) (float64, error) {
+	var inits, firsts, warms []float64
+	for run := range o.coldStarts {
+		cs, err := measureColdStart(rie, bootstrapPath, tg.env, tg.payload, tg.check, o.warmInvokes)
+		if err != nil {
+			return 0, fmt.Errorf("%s under the emulator: %w", tg.name, err)
 		}
-		if len(inits) > 0 {
-			s.add(tg.name+" init duration, linux/amd64", fmt.Sprintf("%.1f ms", median(inits)),
-				fmt.Sprintf("the emulator's INIT REPORT (durationMs) of %d cold starts, median; runs %s", o.coldStarts, runsOf(inits, "%.1f")))
-		} else {
-			s.add(tg.name+" time to first answer, linux/amd64", ms(time.Duration(median(firsts))),
-				"the emulator printed no INIT REPORT: time from the emulator's start to the first successful invocation's answer")
+		if cs.initMs >= 0 {
+			inits = append(inits, cs.initMs)
 		}
-		w := median(warms)
-		measured[tg.name] = w
-		s.add(tg.name+" warm invocation, linux/amd64", fmt.Sprintf("%.1f ms", w),
-			fmt.Sprintf("the emulator's REPORT Duration, median of %d warm invocations per cold start; each: %s", o.warmInvokes, tg.warmFor))
+		firsts = append(firsts, float64(cs.firstInvoke))
+		warms = append(warms, median(cs.warmDuration))
+		logf("P4 %s cold start %d: INIT REPORT %.1f ms, first answer after %s, warm invocation %.1f ms", tg.name, run+1, cs.initMs, cs.firstInvoke.Round(time.Millisecond), median(cs.warmDuration))
 	}
-	s.note("Init durations are this machine's (x86-64, local servers on loopback), not Lambda's arm64 at 128/256 MB, which has a fraction of a vCPU: read them as ratios to the baseline.")
-	s.note("The ingest's init on AWS also reads two SSM parameters (one call each, cold start only); the processor's init reads the queue's attributes here too (GetQueueAttributes).")
-	return s, measured, nil
+	if len(inits) > 0 {
+		s.add(tg.name+" init duration, linux/amd64", fmt.Sprintf("%.1f ms", median(inits)),
+			fmt.Sprintf("the emulator's INIT REPORT (durationMs) of %d cold starts, median; runs %s", o.coldStarts, runsOf(inits, "%.1f")))
+	} else {
+		s.add(tg.name+" time to first answer, linux/amd64", ms(time.Duration(median(firsts))),
+			"the emulator printed no INIT REPORT: time from the emulator's start to the first successful invocation's answer")
+	}
+	w := median(warms)
+	s.add(tg.name+" warm invocation, linux/amd64", fmt.Sprintf("%.1f ms", w),
+		fmt.Sprintf("the emulator's REPORT Duration, median of %d warm invocations per cold start; each: %s", o.warmInvokes, tg.warmFor))
+	return w, nil
 }
 
 func moduleRoot() (string, error) {

@@ -13,7 +13,6 @@ import (
 	"github.com/payments-hub/hub/internal/retry"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store/memstore"
-	"github.com/payments-hub/hub/internal/worker"
 )
 
 // failingJob fails every attempt, transiently, and notes when each ran.
@@ -29,6 +28,27 @@ func (j *failingJob) Decide(_ context.Context, e envelope.Envelope) (processing.
 	return processing.Decision{}, errors.New("checkPayment unavailable (simulated)")
 }
 
+// dlqArrivals polls the DLQ's visible count every 20 ms until n messages
+// are there and returns when each was first seen.
+func dlqArrivals(ctx context.Context, c *clients, dlqURL string, n int) ([]time.Time, error) {
+	var arrivals []time.Time
+	deadline := time.Now().Add(60 * time.Second)
+	for len(arrivals) < n {
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("%d of %d events reached the DLQ in 60 s", len(arrivals), n)
+		}
+		visible, _, err := c.queueCount(ctx, dlqURL)
+		if err != nil {
+			return nil, err
+		}
+		for len(arrivals) < visible {
+			arrivals = append(arrivals, time.Now())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return arrivals, nil
+}
+
 // p5 compares the observed gaps between attempts, and between the last
 // attempt and the DLQ, with the configured (scaled) schedule.
 func p5(ctx context.Context, c *clients, o options) (*section, error) {
@@ -42,23 +62,12 @@ func p5(ctx context.Context, c *clients, o options) (*section, error) {
 		return s, err
 	}
 	defer remove()
-	consumer, err := sqsqueue.NewConsumer(c.sqs, q.URL)
-	if err != nil {
-		return s, err
-	}
 	job := &failingJob{attempts: map[string][]time.Time{}}
-	p, err := processing.New(processing.Config{Store: memstore.New(0), Visibility: consumer, Jobs: map[string]processing.Job{envelope.ProviderStripe: job}, Policy: policy, JobTimeout: 10 * time.Second})
+	stop, err := startWorker(ctx, c, q.URL, processing.Config{Store: memstore.New(0), Jobs: map[string]processing.Job{envelope.ProviderStripe: job}, Policy: policy, JobTimeout: 10 * time.Second}, 10)
 	if err != nil {
 		return s, err
 	}
-	w, err := worker.New(worker.Config{Queue: consumer, Processor: p, Concurrency: 10, Wait: time.Second})
-	if err != nil {
-		return s, err
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(runCtx) }()
-	defer stopWorker(cancel, done)
+	defer stop()
 
 	pub, err := sqsqueue.NewPublisher(c.sqs, q.URL)
 	if err != nil {
@@ -71,20 +80,9 @@ func p5(ctx context.Context, c *clients, o options) (*section, error) {
 			return s, err
 		}
 	}
-	var arrivals []time.Time
-	deadline := time.Now().Add(60 * time.Second)
-	for len(arrivals) < o.retryEvents {
-		if time.Now().After(deadline) {
-			return s, fmt.Errorf("%d of %d events reached the DLQ in 60 s", len(arrivals), o.retryEvents)
-		}
-		n, _, err := c.queueCount(ctx, q.DLQURL)
-		if err != nil {
-			return s, err
-		}
-		for len(arrivals) < n {
-			arrivals = append(arrivals, time.Now())
-		}
-		time.Sleep(20 * time.Millisecond)
+	arrivals, err := dlqArrivals(ctx, c, q.DLQURL, o.retryEvents)
+	if err != nil {
+		return s, err
 	}
 	job.mu.Lock()
 	defer job.mu.Unlock()
