@@ -132,13 +132,17 @@ iam-sets: ## rewrite terraform/iam/*.json from the last make test's recording (a
 # its own target. A failing target prints its output and the input it saved.
 .PHONY: fuzz
 fuzz: ## fuzz each target for FUZZTIME (default 30s; try FUZZTIME=5m); new crashers land in testdata/fuzz
-	@for target in $$($(GO) test -list '^Fuzz' ./... | grep -E '^Fuzz'); do \
-		pkg=$$(grep -rl "func $$target(" --include='*_test.go' internal functions | head -1 | xargs dirname); \
-		echo "fuzz $$target in ./$$pkg for $(FUZZTIME)"; \
-		out=$$($(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) ./$$pkg 2>&1) || { \
+	@set -e; \
+	list=$$($(GO) test -list '^Fuzz' ./...); \
+	pairs=$$(echo "$$list" | awk '/^Fuzz/ { t[n++] = $$1 } /^ok / { for (i = 0; i < n; i++) print $$2, t[i]; n = 0 }'); \
+	if [ -z "$$pairs" ]; then echo "make fuzz: go test -list found no Fuzz targets" >&2; exit 1; fi; \
+	echo "$$pairs" | while read -r pkg target; do \
+		echo "fuzz $$target in $$pkg for $(FUZZTIME)"; \
+		dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+		out=$$($(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { \
 			echo "$$out" | tail -40; \
-			echo "fuzz $$target failed; the failing input is saved under ./$$pkg/testdata/fuzz/$$target:"; \
-			git status --short --untracked-files=all -- ./$$pkg/testdata/fuzz; exit 1; }; \
+			echo "fuzz $$target failed; the failing input is saved under $$dir/testdata/fuzz/$$target:"; \
+			git status --short --untracked-files=all -- $$dir/testdata/fuzz; exit 1; }; \
 	done
 
 .PHONY: bench

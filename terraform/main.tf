@@ -30,8 +30,9 @@ locals {
   lambda_log_level = upper(var.log_level)
 
   # A batch's records run at once: a record waiting for a slot would start after the
-  # invocation's deadline and spend an attempt without running its job.
-  batch_concurrency              = coalesce(var.batch_concurrency, var.batch_size)
+  # invocation's deadline and spend an attempt without running its job. The processor
+  # accepts at most 100 (BATCH_CONCURRENCY).
+  batch_concurrency              = coalesce(var.batch_concurrency, min(var.batch_size, 100))
   processor_reserved_concurrency = coalesce(var.processor_reserved_concurrency, var.maximum_concurrency)
 
   # Automatic redrive rounds (issue 15): an empty auto_redrive_seconds creates no redriver.

@@ -73,13 +73,14 @@ output "dashboard_url" {
 }
 
 output "hubctl_env" {
-  description = "Shell lines that point hubctl at this deployment: eval \"$(terraform output -raw hubctl_env)\"."
+  description = "Shell lines that point hubctl at this deployment (and at its automatic redrive schedule, for the rounds hubctl shows): eval \"$(terraform output -raw hubctl_env)\"."
   value       = <<-EOT
     export QUEUE_URL=${module.queue.queue_url}
     export DLQ_URL=${module.queue.dlq_url}
     export EVENTS_TABLE=${module.storage.events_table_name}
     export TRANSACTIONS_TABLE=${module.storage.transactions_table_name}
     export AWS_REGION=${local.region}
+    export AUTO_REDRIVE_SECONDS=${local.auto_redrive ? join(",", [for s in var.auto_redrive_seconds : tostring(s)]) : "off"}
   EOT
 }
 

@@ -280,8 +280,8 @@ variable "auto_redrive_seconds" {
 
   validation {
     # A delay at or past the DLQ's 14-day retention would never come: SQS drops the message first.
-    condition     = alltrue([for s in var.auto_redrive_seconds : s >= 0 && s < 1209600 && floor(s) == s])
-    error_message = "auto_redrive_seconds must be whole numbers of seconds from 0 to below 1209600 (the DLQ's 14-day retention)."
+    condition     = alltrue([for s in var.auto_redrive_seconds : s >= 1 && s < 1209600 && floor(s) == s])
+    error_message = "auto_redrive_seconds must be whole numbers of seconds from 1 to below 1209600 (the DLQ's 14-day retention)."
   }
 }
 
@@ -291,8 +291,8 @@ variable "redrive_schedule" {
   default     = "rate(1 minute)"
 
   validation {
-    condition     = can(regex("^(rate\\([1-9][0-9]* (minute|hour|day)s?\\)|cron\\([^)]+\\))$", var.redrive_schedule))
-    error_message = "redrive_schedule must be rate(N unit), unit minute(s), hour(s) or day(s), or cron(...)."
+    condition     = can(regex("^(rate\\(1 (minute|hour|day)\\)|rate\\(([2-9]|[1-9][0-9]+) (minutes|hours|days)\\)|cron\\([^)]+\\))$", var.redrive_schedule))
+    error_message = "redrive_schedule must be rate(1 minute|hour|day), rate(N minutes|hours|days) with N of 2 or more, or cron(...)."
   }
 }
 
@@ -302,8 +302,8 @@ variable "redriver_timeout" {
   default     = null
 
   validation {
-    condition     = var.redriver_timeout == null || try(var.redriver_timeout >= 1 && var.redriver_timeout <= local.redrive_interval_seconds * 3 / 4, false)
-    error_message = "redriver_timeout must be null or between 1 s and three quarters of redrive_schedule's interval (45 s at rate(1 minute)): a pass must end well before the next tick."
+    condition     = var.redriver_timeout == null || try(var.redriver_timeout >= 1 && var.redriver_timeout <= min(900, local.redrive_interval_seconds * 3 / 4), false)
+    error_message = "redriver_timeout must be null or between 1 s and three quarters of redrive_schedule's interval (45 s at rate(1 minute)), and at most 900 s (Lambda's limit): a pass must end well before the next tick."
   }
 }
 
@@ -347,13 +347,13 @@ variable "maximum_batching_window_in_seconds" {
 }
 
 variable "batch_concurrency" {
-  description = "Records of one batch processed at once (BATCH_CONCURRENCY). null (default): batch_size, so that no record waits for a slot past the invocation's deadline."
+  description = "Records of one batch processed at once (BATCH_CONCURRENCY, at most 100). null (default): batch_size (up to 100), so that no record waits for a slot past the invocation's deadline."
   type        = number
   default     = null
 
   validation {
-    condition     = var.batch_concurrency == null || try(var.batch_concurrency >= 1 && var.batch_concurrency <= var.batch_size, false)
-    error_message = "batch_concurrency must be null or between 1 and batch_size."
+    condition     = var.batch_concurrency == null || try(var.batch_concurrency >= 1 && var.batch_concurrency <= min(var.batch_size, 100), false)
+    error_message = "batch_concurrency must be null or between 1 and batch_size, and at most 100 (the processor refuses more)."
   }
 }
 

@@ -696,6 +696,7 @@ run "defaults" {
       "export EVENTS_TABLE=payments-hub-events\n",
       "export TRANSACTIONS_TABLE=payments-hub-transactions\n",
       "export AWS_REGION=us-east-1\n",
+      "export AUTO_REDRIVE_SECONDS=300,1800,7200\n",
     ])
     error_message = "Unexpected hubctl_env."
   }
@@ -798,6 +799,11 @@ run "auto_redrive_off" {
       length(aws_iam_role.redriver_schedule) == 0 && length(aws_iam_role_policy.redriver_schedule) == 0 &&
     length(aws_lambda_function_event_invoke_config.redriver) == 0 && output.redriver_function_name == null)
     error_message = "An empty auto_redrive_seconds must create no redriver, schedule, role or invoke config."
+  }
+
+  assert {
+    condition     = strcontains(output.hubctl_env, "export AUTO_REDRIVE_SECONDS=off\n")
+    error_message = "Without the redriver, hubctl_env must tell hubctl that no automatic round comes."
   }
 
   assert {
@@ -906,6 +912,61 @@ run "negative_auto_redrive_is_refused" {
   }
 
   expect_failures = [var.auto_redrive_seconds]
+}
+
+run "zero_auto_redrive_is_refused" {
+  command = plan
+
+  variables {
+    auto_redrive_seconds = [0, 300]
+  }
+
+  expect_failures = [var.auto_redrive_seconds]
+}
+
+run "redrive_schedule_units_agree_with_their_number" {
+  command = plan
+
+  variables {
+    redrive_schedule = "rate(1 minutes)"
+  }
+
+  expect_failures = [var.redrive_schedule]
+}
+
+run "redriver_timeout_above_lambdas_limit_is_refused" {
+  command = plan
+
+  variables {
+    redrive_schedule = "rate(1 hour)"
+    redriver_timeout = 901
+  }
+
+  expect_failures = [var.redriver_timeout]
+}
+
+run "batch_concurrency_above_what_the_processor_accepts_is_refused" {
+  command = plan
+
+  variables {
+    batch_size        = 200
+    batch_concurrency = 101
+  }
+
+  expect_failures = [var.batch_concurrency]
+}
+
+run "large_batches_run_at_most_100_records_at_once" {
+  command = plan
+
+  variables {
+    batch_size = 200
+  }
+
+  assert {
+    condition     = module.processor.settings.environment["BATCH_CONCURRENCY"] == "100"
+    error_message = "BATCH_CONCURRENCY must default to batch_size capped at 100, what the processor accepts."
+  }
 }
 
 run "localstack_tfvars_without_http_api" {

@@ -23,11 +23,6 @@ output "role_arn" {
   value       = aws_iam_role.this.arn
 }
 
-output "log_group_arn" {
-  description = "ARN of the function's log group."
-  value       = aws_cloudwatch_log_group.this.arn
-}
-
 output "log_group_name" {
   description = "Name of the function's log group."
   value       = aws_cloudwatch_log_group.this.name

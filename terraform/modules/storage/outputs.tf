@@ -18,11 +18,6 @@ output "transactions_table_arn" {
   value       = aws_dynamodb_table.transactions.arn
 }
 
-output "payment_intent_index_arn" {
-  description = "ARN of the transactions table's index on stripe_payment_intent."
-  value       = "${aws_dynamodb_table.transactions.arn}/index/${var.payment_intent_index}"
-}
-
 output "settings" {
   description = "The tables' settings that the tests check."
   value = {
