@@ -106,14 +106,13 @@ type outcome struct {
 	attrs    []slog.Attr
 	err      error
 	provider string // set once the route names one
-	reason   string // why the request was rejected
 }
 
 func (o *outcome) add(a ...slog.Attr) { o.attrs = append(o.attrs, a...) }
 
 // reject records why a request was refused.
 func (o *outcome) reject(reason string, err error) {
-	o.reason, o.err = reason, err
+	o.err = err
 	o.add(slog.String("outcome", "rejected"), slog.String("reason", reason))
 }
 
@@ -167,11 +166,12 @@ func (s *Service) Handle(ctx context.Context, req Request) Response {
 
 func (s *Service) route(ctx context.Context, req Request, o *outcome) Response {
 	var handle func(context.Context, Request, *outcome) Response
+	var provider string
 	switch req.Path {
 	case PathStripe:
-		handle = s.stripe
+		handle, provider = s.stripe, envelope.ProviderStripe
 	case PathMonetbil:
-		handle = s.monetbil
+		handle, provider = s.monetbil, envelope.ProviderMonetbil
 	default:
 		o.add(slog.String("outcome", "not_found"))
 		return jsonError(http.StatusNotFound, "not_found", "no such route: POST /webhooks/stripe or /webhooks/monetbil")
@@ -182,7 +182,8 @@ func (s *Service) route(ctx context.Context, req Request, o *outcome) Response {
 		r.Header.Set("Allow", http.MethodPost)
 		return r
 	}
-	o.provider = map[string]string{PathStripe: envelope.ProviderStripe, PathMonetbil: envelope.ProviderMonetbil}[req.Path]
+	// Named only now: a request in the wrong method counts for no provider.
+	o.provider = provider
 	o.add(slog.String("provider", o.provider))
 	if req.BodyTooLarge || len(req.Body) > MaxBodyBytes {
 		o.reject("body_too_large", nil)

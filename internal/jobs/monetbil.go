@@ -53,7 +53,20 @@ func (j Monetbil) Decide(ctx context.Context, e envelope.Envelope) (processing.D
 	if err != nil {
 		return processing.Decision{}, err // permanent or transient, as the error says
 	}
-	key := ConfirmedKey(n.TransactionID, p.Status)
+	d, err := j.confirm(e, n, p)
+	if other := p.OtherFields(); err == nil && other != "" {
+		// Whatever else the answer says is kept, masked, in the record of
+		// an outcome that changes nothing.
+		d.Note = "checkPayment's other fields: " + other
+	}
+	return d, err
+}
+
+// confirm decides on a notification from checkPayment's answer p.
+func (j Monetbil) confirm(e envelope.Envelope, n monetbil.Notification, p monetbil.Payment) (processing.Decision, error) {
+	// The event's key holds the status checkPayment confirmed, never the
+	// posted one.
+	key := monetbil.EventKey(n.TransactionID, string(p.Status))
 	if p.TestMode && !j.AllowTestMode {
 		return processing.Decision{Outcome: "testmode_ignored", EventKey: key, Detail: "checkPayment says test mode (MONETBIL_ALLOW_TESTMODE is off)"}, nil
 	}
@@ -88,12 +101,6 @@ func (j Monetbil) Decide(ctx context.Context, e envelope.Envelope) (processing.D
 			EventAt: at, Amount: t.amount, Currency: t.currency,
 		},
 	}, nil
-}
-
-// ConfirmedKey is a Monetbil event's key: its transaction and the status
-// checkPayment confirmed, never the posted one.
-func ConfirmedKey(transactionID string, status monetbil.PaymentStatus) string {
-	return transactionID + ":" + string(status)
 }
 
 var confirmedStatus = map[monetbil.PaymentStatus]transaction.Status{

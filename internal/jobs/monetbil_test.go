@@ -9,6 +9,7 @@ import (
 
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/processing"
+	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/transaction"
 )
 
@@ -193,7 +194,9 @@ func TestALateConfirmedSuccessWins(t *testing.T) {
 	for _, later := range []string{"failed", "cancelled"} {
 		r := newRig(t, rigOptions{})
 		code := map[string]int{"failed": 0, "cancelled": -1}[later]
-		r.monetbil.set("MB_A", map[string]any{"status": 1})
+		// The success happened first (Monetbil's own date, before the
+		// failure's delivery), and is confirmed last: out of order.
+		r.monetbil.set("MB_A", map[string]any{"status": 1, "date": r.clock().Format("2006-01-02 15:04:05")})
 		r.monetbil.set("MB_B", map[string]any{"status": code})
 		success := genuine(t, "tx_7", "MB_A", "success", 500) // arrived first, confirmed last
 		r.tick(time.Minute)
@@ -222,4 +225,54 @@ func TestTestModeAndUnmatched(t *testing.T) {
 	if _, res := r.monetbilForm(f); res.Outcome != "unmatched" || !strings.Contains(r.event("monetbil", "MB_U:success").Detail, "payment_ref") {
 		t.Errorf("no payment_ref: %+v", res)
 	}
+}
+
+// TestTheAnswersOtherFieldsAreKeptInTheRecord: fields of checkPayment's
+// answer the hub does not read are not refused but kept, masked and in name
+// order, in the record of an outcome that changes nothing, the job's own
+// (a mismatch) or the one its change came to (an amount mismatch).
+func TestTheAnswersOtherFieldsAreKeptInTheRecord(t *testing.T) {
+	t.Parallel()
+	other := map[string]any{"operator": "MTN", "msisdn": "237670123456", "customer_email": "jane@example.com", "first_name": "Jane", "fee": 12}
+	want := `checkPayment's other fields: customer_email="***@example.com", fee="12", first_name="***", msisdn="237*******56", operator="MTN"`
+	answer := func(fields map[string]any) map[string]any {
+		a := map[string]any{"status": 1}
+		for k, v := range other {
+			a[k] = v
+		}
+		for k, v := range fields {
+			a[k] = v
+		}
+		return a
+	}
+	check := func(t *testing.T, rec store.EventRecord, outcome string) {
+		t.Helper()
+		if rec.Outcome != outcome || !strings.Contains(rec.Detail, want) {
+			t.Errorf("record %+v; want outcome %s, detail with %s", rec, outcome, want)
+		}
+		for _, clear := range []string{"670123", "jane@", "Jane"} {
+			if strings.Contains(rec.Detail, clear) {
+				t.Errorf("the record's detail holds %q in clear: %s", clear, rec.Detail)
+			}
+		}
+	}
+	t.Run("mismatch", func(t *testing.T) {
+		t.Parallel()
+		r := newRig(t, rigOptions{})
+		r.monetbil.set("MB1", answer(map[string]any{"amount": 600}))
+		if _, res := r.monetbilForm(genuine(t, "tx_1", "MB1", "success", 500)); res.Outcome != processing.OutcomeMismatch {
+			t.Fatalf("%+v, want a mismatch", res)
+		}
+		check(t, r.event("monetbil", "MB1:success"), processing.OutcomeMismatch)
+	})
+	t.Run("amount mismatch", func(t *testing.T) {
+		t.Parallel()
+		r := newRig(t, rigOptions{})
+		expect(t, r, "tx_1", 900, "XAF")
+		r.monetbil.set("MB1", answer(nil))
+		if _, res := r.monetbilForm(genuine(t, "tx_1", "MB1", "success", 500)); res.Outcome != processing.OutcomeAmountMismatch {
+			t.Fatalf("%+v, want an amount mismatch", res)
+		}
+		check(t, r.event("monetbil", "MB1:success"), processing.OutcomeAmountMismatch)
+	})
 }

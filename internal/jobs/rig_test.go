@@ -16,6 +16,7 @@ import (
 
 	"github.com/stripe/stripe-mock/embedded"
 
+	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/intake/intaketest"
 	"github.com/payments-hub/hub/internal/jobs"
@@ -146,7 +147,11 @@ func (r *rig) deliver(path string, body []byte, header http.Header) (int, proces
 	if len(sent) == before {
 		return resp.Status, processing.Result{}
 	}
-	m := processing.Message{ID: fmt.Sprintf("m%d", len(sent)), ReceiptHandle: "rh", Attempt: 1, Body: mustEncode(r.t, sent[len(sent)-1])}
+	body, err := envelope.Encode(sent[len(sent)-1])
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	m := processing.Message{ID: fmt.Sprintf("m%d", len(sent)), ReceiptHandle: "rh", Attempt: 1, Body: body}
 	return resp.Status, r.proc.Process(context.Background(), m, time.Time{})
 }
 
@@ -215,13 +220,4 @@ func stripeEvent(t *testing.T, id, typ string, created time.Time, livemode bool,
 		t.Fatal(err)
 	}
 	return body, http.Header{"Stripe-Signature": {webhooktest.SignStripe(body, stripeSecret)}}
-}
-
-func mustEncode(t *testing.T, e any) []byte {
-	t.Helper()
-	b, err := json.Marshal(e)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,8 +43,24 @@ type Payment struct {
 	// At is when Monetbil says the payment happened, when the answer says.
 	At time.Time
 	// Other holds the transaction object's other fields, masked (no phone
-	// number, email or name in clear): kept for the record, never refused.
+	// number, email or name in clear): kept for the record (OtherFields),
+	// never refused.
 	Other map[string]string
+}
+
+// OtherFields is Other as text for the record, in name order:
+// `name="value", ...`; "" when there are none.
+func (p Payment) OtherFields() string {
+	var b strings.Builder
+	for i, name := range slices.Sorted(maps.Keys(p.Other)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(name)
+		b.WriteByte('=')
+		b.WriteString(strconv.Quote(p.Other[name]))
+	}
+	return b.String()
 }
 
 // statusCodes maps checkPayment's final status codes. Any other code (a
@@ -63,7 +81,7 @@ var statusCodes = map[int]struct {
 // means "no final status in this answer".
 func parseCheckPayment(body []byte) (Payment, error) {
 	var answer struct {
-		Transaction *map[string]json.RawMessage `json:"transaction"`
+		Transaction map[string]json.RawMessage `json:"transaction"` // nil when absent or null
 	}
 	if err := json.Unmarshal(body, &answer); err != nil {
 		var typeErr *json.UnmarshalTypeError
@@ -72,10 +90,10 @@ func parseCheckPayment(body []byte) (Payment, error) {
 		}
 		return Payment{}, fmt.Errorf("answer is not the expected JSON: %w", err)
 	}
-	if answer.Transaction == nil || *answer.Transaction == nil {
+	if answer.Transaction == nil {
 		return Payment{}, errors.New(`answer has no "transaction" object`)
 	}
-	fields := *answer.Transaction
+	fields := answer.Transaction
 	code, err := parseStatusCode(fields["status"])
 	if err != nil {
 		return Payment{}, err
@@ -155,13 +173,23 @@ func scalar(raw json.RawMessage) string {
 // integral decimal ("500", "500.00"); anything else is no amount the hub
 // can check.
 func parseAmount(s string) (int64, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+	if n, ok := parseWhole(s, 1e15); ok {
 		return n, nil
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1e15 {
-		return int64(f), nil
-	}
 	return 0, fmt.Errorf("amount %.20q is not a whole amount", s)
+}
+
+// parseWhole reads an integer, or else an integral float below bound in
+// magnitude ("1.0", "500.00"), nothing fancier: Monetbil's PHP backend is
+// not strict about types.
+func parseWhole(s string, bound float64) (int64, bool) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < bound {
+		return int64(f), true
+	}
+	return 0, false
 }
 
 // parseTime reads RFC 3339, or "2006-01-02 15:04:05" taken as UTC.
@@ -188,12 +216,9 @@ func parseStatusCode(raw json.RawMessage) (int, error) {
 		}
 		s = strings.TrimSpace(str)
 	}
-	if n, err := strconv.Atoi(s); err == nil {
-		return n, nil
-	}
-	// 1.0 or "1.0": accept an integral float, nothing fancier.
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && math.Abs(f) < 1e9 {
-		return int(f), nil
+	// 1 or 1.0 or "1.0".
+	if n, ok := parseWhole(s, 1e9); ok {
+		return int(n), nil
 	}
 	return 0, fmt.Errorf("status %.20q is not an integer", s)
 }

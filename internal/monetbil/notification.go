@@ -152,14 +152,23 @@ func ParseNotification(form url.Values) (Notification, error) {
 }
 
 // EventKey is the notification's idempotency key, readable by an operator:
-// "<transaction_id>:<status>". The same notification always gives the same
-// key; a later notification with another status is another event.
+// "<transaction_id>:<status>" (see EventKey). The same notification always
+// gives the same key; a later notification with another status is another
+// event.
 func (n Notification) EventKey() string {
 	status := n.Status
 	if status == "" {
 		status = "none"
 	}
-	return n.TransactionID + ":" + status
+	return EventKey(n.TransactionID, status)
+}
+
+// EventKey is a Monetbil event's key: "<transaction_id>:<status>". The
+// intake keys a notification by its posted status; processing records the
+// event under the status checkPayment confirmed, so that an altered copy of
+// a notification is the same event as the original.
+func EventKey(transactionID, status string) string {
+	return transactionID + ":" + status
 }
 
 // EventType names the notification in envelopes and logs.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/logging"
@@ -18,6 +19,7 @@ import (
 type attempt struct {
 	m           Message
 	n           int // the attempt number, 1-based
+	round       int // the message's automatic redrive round (Message.Round)
 	start       time.Time
 	jobDeadline time.Time
 	env         envelope.Envelope
@@ -29,7 +31,7 @@ type attempt struct {
 // the earliest of the job timeout, the caller's deadline, and the moment
 // the message could come back (the visibility timeout less DeadlineMargin).
 func (p *Processor) begin(m Message, deadline time.Time) *attempt {
-	a := &attempt{m: m, n: max(m.Attempt, 1), start: p.cfg.Now()}
+	a := &attempt{m: m, n: max(m.Attempt, 1), round: m.Round(), start: p.cfg.Now()}
 	a.log = p.cfg.Logger.With(slog.String("message_id", m.ID), slog.Int("attempt", a.n))
 	a.jobDeadline = a.start.Add(p.cfg.JobTimeout)
 	if !deadline.IsZero() && deadline.Before(a.jobDeadline) {
@@ -65,19 +67,15 @@ func (a *attempt) failureName() (string, string) {
 }
 
 // decide runs the provider's job within the attempt's deadline. A job that
-// panics fails for good (PanicError), never takes the batch down.
-func (p *Processor) decide(ctx context.Context, a *attempt) (d Decision, err error) {
+// panics is recovered by Process, which fails the event for good
+// (PanicError, its stack taken at the panic) and never takes the batch down.
+func (p *Processor) decide(ctx context.Context, a *attempt) (Decision, error) {
 	job, ok := p.cfg.Jobs[a.env.Provider]
 	if !ok {
 		return Decision{}, Permanent(fmt.Errorf("no job for provider %q", a.env.Provider))
 	}
 	ctx, cancel := context.WithDeadline(ctx, a.jobDeadline)
 	defer cancel()
-	defer func() {
-		if v := recover(); v != nil {
-			err = recovered(v)
-		}
-	}()
 	return job.Decide(ctx, a.env)
 }
 
@@ -97,6 +95,7 @@ func (p *Processor) settle(ctx context.Context, a *attempt, d Decision) Result {
 				Outcome: OutcomeMismatch, Mismatch: []string{"payment_ref"}, EventKey: d.EventKey, TransactionID: d.Binding.TransactionID,
 				Detail: fmt.Sprintf("%s transaction %s was confirmed for transaction %s; this callback names %s",
 					d.Binding.Provider, d.Binding.ProviderTransactionID, to, d.Binding.TransactionID),
+				Note: d.Note,
 			})
 		}
 		if err != nil {
@@ -134,7 +133,7 @@ func (p *Processor) settle(ctx context.Context, a *attempt, d Decision) Result {
 		return Result{MessageID: a.m.ID, Action: Ack, Outcome: OutcomeDuplicate}
 	}
 	return p.record(ctx, a, Decision{Outcome: string(verdict), EventKey: c.EventKey, TransactionID: c.TransactionID,
-		Detail: fmt.Sprintf("transaction %s is %s", c.TransactionID, tx.Status)})
+		Detail: fmt.Sprintf("transaction %s is %s", c.TransactionID, tx.Status), Note: d.Note})
 }
 
 // Metric is a metric value of a log line.
@@ -147,15 +146,12 @@ func (p *Processor) record(ctx context.Context, a *attempt, d Decision) Result {
 		d.Outcome = OutcomeIgnored
 	}
 	txID := d.TransactionID
-	if txID == "" && d.Change != nil {
-		txID = d.Change.TransactionID
-	}
 	// An event of a type the hub does not handle changes nothing, and
 	// repeating it changes nothing: it costs no write, only its log line.
 	if d.Outcome != OutcomeIgnored {
 		err := p.cfg.Store.Record(ctx, store.Outcome{
 			Provider: a.env.Provider, EventKey: d.EventKey, EventType: a.env.EventType, TransactionID: txID,
-			MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: d.Detail, Round: a.m.Round(), Now: p.cfg.Now(),
+			MessageID: a.m.ID, Outcome: d.Outcome, Mismatch: d.Mismatch, Detail: storedDetail(d), Round: a.round, Now: p.cfg.Now(),
 		})
 		if err != nil {
 			return p.fail(ctx, a, fmt.Errorf("record outcome %s: %w", d.Outcome, err))
@@ -207,7 +203,7 @@ func (p *Processor) resolve(ctx context.Context, a *attempt, outcome string) {
 	if a.n == 1 && !a.m.Redriven() {
 		return
 	}
-	if err := p.cfg.Store.Resolve(ctx, a.env.Provider, a.env.EventKey, outcome, a.m.Round(), p.cfg.Now()); err != nil {
+	if err := p.cfg.Store.Resolve(ctx, a.env.Provider, a.env.EventKey, outcome, a.round, p.cfg.Now()); err != nil {
 		// The event is done; only its record says otherwise until an
 		// operator looks. Not worth a retry.
 		a.log.Warn("could not close the event's failure record", logging.Err(err))
@@ -252,7 +248,7 @@ func (p *Processor) fail(ctx context.Context, a *attempt, err error) Result {
 	ferr := p.cfg.Store.Fail(ctx, store.Failure{
 		Provider: provider, EventKey: key, EventType: a.env.EventType, TransactionID: a.env.TransactionID,
 		MessageID: a.m.ID, Attempt: a.n, Error: truncate(err.Error(), maxStoredError), ErrorType: logging.ErrorType(err),
-		Permanent: permanent, DeadLettered: last, Round: a.m.Round(), Now: p.cfg.Now(),
+		Permanent: permanent, DeadLettered: last, Round: a.round, Now: p.cfg.Now(),
 	})
 	switch {
 	case errors.Is(ferr, store.ErrAlreadyProcessed):
@@ -318,12 +314,32 @@ func (p *Processor) metrics(a *attempt, metrics ...Metric) []slog.Attr {
 // maxStoredError keeps an event record under 1 KB, one write unit.
 const maxStoredError = 600
 
+// maxStoredNote bounds a decision's note in the record's detail, for the
+// same reason.
+const maxStoredNote = 256
+
 // maxLoggedStack bounds a panic's stack in the log.
 const maxLoggedStack = 4096
 
+// storedDetail is the detail an outcome is recorded with: the decision's
+// sentence, then its note, cut.
+func storedDetail(d Decision) string {
+	switch {
+	case d.Note == "":
+		return d.Detail
+	case d.Detail == "":
+		return truncate(d.Note, maxStoredNote)
+	}
+	return d.Detail + "; " + truncate(d.Note, maxStoredNote)
+}
+
+// truncate cuts s to at most n bytes, on a rune boundary, and marks the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }

@@ -91,6 +91,13 @@ type Decision struct {
 	Mismatch []string
 	// Detail explains the outcome in a sentence, for the record.
 	Detail string
+	// Note, when set, is added to the Detail of whatever outcome the event
+	// is recorded with, this decision's or the one its change comes to
+	// (stale, amount_mismatch, ...): what the provider said beyond what the
+	// job read (Monetbil: checkPayment's other fields, masked). It is cut
+	// to keep the record in one write unit. An applied change is not
+	// recorded; its note goes nowhere.
+	Note string
 	// EventKey, when set, is the key the event is recorded under instead
 	// of the envelope's (Monetbil: the status checkPayment confirmed).
 	EventKey string
@@ -155,7 +162,7 @@ type Config struct {
 
 // DefaultJobTimeout is the bound on one job when none is configured: the
 // default visibility timeout (60 s) less DeadlineMargin.
-const DefaultJobTimeout = 55 * time.Second
+const DefaultJobTimeout = 60*time.Second - DeadlineMargin
 
 // Processor processes messages.
 type Processor struct {

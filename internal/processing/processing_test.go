@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/jobs"
@@ -384,4 +385,28 @@ type failing struct{}
 
 func (failing) Decide(context.Context, envelope.Envelope) (processing.Decision, error) {
 	return processing.Decision{}, errors.New("still down")
+}
+
+// noteJob decides a mismatch with a long note.
+type noteJob struct{ note string }
+
+func (j noteJob) Decide(context.Context, envelope.Envelope) (processing.Decision, error) {
+	return processing.Decision{Outcome: processing.OutcomeMismatch, Mismatch: []string{"amount"}, Detail: "the amount disagrees", Note: j.note}, nil
+}
+
+// TestADecisionsNoteIsRecordedCut: the note follows the detail in the
+// record, cut on a rune boundary so that the record stays in one write unit.
+func TestADecisionsNoteIsRecordedCut(t *testing.T) {
+	t.Parallel()
+	st := memstore.New(0)
+	note := "other field: " + strings.Repeat("é", 1000)
+	s := newSetup(t, st, noteJob{note}, false)
+	if r := s.p.Process(context.Background(), stripeMessage("m1", "evt_note", "payment_intent.succeeded", "tx_1", s.clock.Now()), time.Time{}); r.Outcome != processing.OutcomeMismatch {
+		t.Fatalf("%+v", r)
+	}
+	rec, err := st.Event(context.Background(), "stripe", "evt_note")
+	if err != nil || !strings.HasPrefix(rec.Detail, "the amount disagrees; other field: éé") || !strings.HasSuffix(rec.Detail, "é…") ||
+		len(rec.Detail) > 300 || !utf8.ValidString(rec.Detail) {
+		t.Errorf("record %q (%d bytes), %v; want the detail, then the note cut", rec.Detail, len(rec.Detail), err)
+	}
 }

@@ -62,24 +62,32 @@ type Rule struct {
 	Unordered []Status
 }
 
-// RuleFor returns the rule for changes to status to. A change to the
-// status the transaction already has applies too (in time order): it is
-// recorded and changes nothing else but the amounts and references.
+// statuses are the statuses in the order rules list them.
+var statuses = []Status{Pending, Succeeded, Failed, Cancelled, Refunded, PartiallyRefunded}
+
+// RuleFor returns the rule for changes to status to, from moves: the
+// statuses that may move to it. A change to the status the transaction
+// already has applies too (in time order): it is recorded and changes
+// nothing else but the amounts and references.
+//
+// A confirmed success wins over every status that may move to succeeded
+// (pending, failed, cancelled) in any order: an attempt's success whose
+// confirmation waited out its backoff, or sat in the DLQ, can arrive after
+// a later attempt's failure. Only a success after a success is ordered.
 func RuleFor(to Status) Rule {
-	if to == Succeeded {
-		// A confirmed success wins over pending, failed and cancelled in
-		// any order: an attempt's success whose confirmation waited out its
-		// backoff, or sat in the DLQ, can arrive after a later attempt's
-		// failure.
-		return Rule{Ordered: []Status{Succeeded}, Unordered: []Status{Pending, Failed, Cancelled}}
-	}
-	var from []Status
-	for _, s := range []Status{Pending, Succeeded, Failed, Cancelled, Refunded, PartiallyRefunded} {
-		if s == to || CanMove(s, to) {
-			from = append(from, s)
+	var r Rule
+	for _, s := range statuses {
+		switch {
+		case s == to:
+			r.Ordered = append(r.Ordered, s)
+		case !CanMove(s, to):
+		case to == Succeeded:
+			r.Unordered = append(r.Unordered, s)
+		default:
+			r.Ordered = append(r.Ordered, s)
 		}
 	}
-	return Rule{Ordered: from}
+	return r
 }
 
 // HistorySize bounds the event keys a transaction remembers. Each key costs
