@@ -1,13 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/payments-hub/hub/internal/autoredrive"
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/failedjobs"
 )
@@ -104,8 +104,5 @@ func nextRound(j failedjobs.FailedJob, now time.Time) string {
 
 // roundsOf shows a job's rounds spent out of the schedule's, e.g. "1/3".
 func roundsOf(j failedjobs.FailedJob) string {
-	if j.RoundsTotal == 0 {
-		return "off"
-	}
-	return fmt.Sprintf("%d/%d", len(j.Rounds), j.RoundsTotal)
+	return autoredrive.Progress(len(j.Rounds), j.RoundsTotal)
 }

@@ -88,7 +88,7 @@ func TestThePlanOfAnEvent(t *testing.T) {
 			t.Errorf("%s: %+v, want %s round %d at %s", tc.name, p, tc.verdict, tc.round, tc.dueAt)
 		}
 	}
-	if got := schedule.Progress(rec(now)); got != "1/3" {
+	if got := autoredrive.Progress(len(rec(now).Rounds), len(schedule)); got != "1/3" {
 		t.Errorf("progress %q", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"strconv"
 	"time"
 
@@ -68,14 +67,7 @@ func (p *pass) move(ds []due) {
 // same body and attributes, marked with its round so that the processor
 // ends it.
 func redriven(m sqsqueue.Received, round int) sqsqueue.Outgoing {
-	out := m.Copy()
-	attrs := maps.Clone(out.Attributes)
-	if attrs == nil {
-		attrs = map[string]string{}
-	}
-	attrs[envelope.AttrRedrive] = envelope.RedriveAuto + strconv.Itoa(round)
-	out.Attributes = attrs
-	return out
+	return m.Redriven(envelope.RedriveAuto + strconv.Itoa(round))
 }
 
 // moved logs one moved message; it is no longer the pass's to release.

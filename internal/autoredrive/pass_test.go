@@ -53,7 +53,7 @@ type rig struct {
 
 func newRig(t *testing.T, tune func(*autoredrive.Config)) *rig {
 	t.Helper()
-	g := &rig{t: t, dlq: &fakeDLQ{}, queue: &fakeQueue{}, records: memstore.New(0), breaker: &fakeBreaker{}, log: &bytes.Buffer{}}
+	g := &rig{t: t, dlq: newFakeDLQ(), queue: &fakeQueue{}, records: memstore.New(0), breaker: &fakeBreaker{}, log: &bytes.Buffer{}}
 	cfg := autoredrive.Config{
 		DLQ: g.dlq, Queue: g.queue, Records: g.records, Schedule: schedule,
 		Breakers: map[string]autoredrive.Breaker{envelope.ProviderMonetbil: g.breaker},
@@ -171,7 +171,7 @@ func TestAPassMovesOnlyTheDueTransientFailures(t *testing.T) {
 	if g.queue.sent[0].Attributes["transaction_id"] != "tx-MB-due:success" || g.queue.sent[0].Body != body(t, "monetbil", "MB-due:success") {
 		t.Errorf("copy %+v", g.queue.sent[0])
 	}
-	if ids, hidden := g.dlq.left(); len(ids) != 6 || hidden != 0 {
+	if ids, hidden := g.dlq.Left(); len(ids) != 6 || hidden != 0 {
 		t.Errorf("DLQ after the pass: %v, %d hidden; want 6 left, none hidden", ids, hidden)
 	}
 	if n := strings.Count(g.log.String(), `"msg":"automatic redrive: moved back to the queue"`); n != 2 || !strings.Contains(g.log.String(), `"round":1`) {
@@ -227,7 +227,7 @@ func TestAnOpenBreakerPostponesEveryRoundOfItsProvider(t *testing.T) {
 	if !strings.Contains(g.log.String(), "postponed") || !strings.Contains(g.log.String(), "HTTP 503") {
 		t.Errorf("the postponement is not logged:\n%s", g.log)
 	}
-	if _, hidden := g.dlq.left(); hidden != 0 {
+	if _, hidden := g.dlq.Left(); hidden != 0 {
 		t.Errorf("%d postponed messages left hidden", hidden)
 	}
 
@@ -265,7 +265,7 @@ func TestARoundTakenByAnotherPassIsSkipped(t *testing.T) {
 	if sum.Taken != 1 || sum.Moved != 0 || len(g.queue.sent) != 0 {
 		t.Fatalf("summary %+v, sent %q", sum, g.queue.keys())
 	}
-	if ids, hidden := g.dlq.left(); len(ids) != 1 || hidden != 0 {
+	if ids, hidden := g.dlq.Left(); len(ids) != 1 || hidden != 0 {
 		t.Fatalf("DLQ %v (%d hidden): the skipped message must stay, visible", ids, hidden)
 	}
 	if r := g.rounds("monetbil", "MB-race:success"); len(r) != 1 {
@@ -280,7 +280,7 @@ func TestTwoConcurrentPassesNeverMoveAnEventTwice(t *testing.T) {
 	t.Parallel()
 	for run := range 20 {
 		g := newRig(t, nil)
-		g.dlq.hideBroken = true
+		g.dlq.HideBroken = true
 		for i := range 5 {
 			key := fmt.Sprintf("MB-%d-%d:success", run, i)
 			g.failed("monetbil", key, now.Add(-time.Hour), false)
@@ -307,7 +307,7 @@ func TestTwoConcurrentPassesNeverMoveAnEventTwice(t *testing.T) {
 func TestAPassStopsAtItsDeadlineAndReleasesWhatItRead(t *testing.T) {
 	t.Parallel()
 	g := newRig(t, nil)
-	g.dlq.receiveDelay = 20 * time.Millisecond
+	g.dlq.ReceiveDelay = 20 * time.Millisecond
 	for i := range 300 {
 		g.failed("monetbil", fmt.Sprintf("MB-%03d:success", i), now.Add(-time.Minute), false) // none due
 	}
@@ -319,7 +319,7 @@ func TestAPassStopsAtItsDeadlineAndReleasesWhatItRead(t *testing.T) {
 		t.Fatalf("summary %+v, %v: want a partial read stopped at the deadline", sum, err)
 	}
 	t.Logf("read %d of 300 messages in %s", sum.Read, time.Since(start))
-	if _, hidden := g.dlq.left(); hidden != 0 {
+	if _, hidden := g.dlq.Left(); hidden != 0 {
 		t.Fatalf("%d messages left hidden after the pass", hidden)
 	}
 }
@@ -333,7 +333,7 @@ func TestAFailedSendCountsTheRoundAndLeavesTheMessage(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "access denied") || sum.Errors != 1 || sum.Moved != 0 {
 		t.Fatalf("summary %+v, %v", sum, err)
 	}
-	if ids, hidden := g.dlq.left(); len(ids) != 1 || hidden != 0 {
+	if ids, hidden := g.dlq.Left(); len(ids) != 1 || hidden != 0 {
 		t.Fatalf("DLQ %v, %d hidden", ids, hidden)
 	}
 	if !strings.Contains(g.log.String(), "round 1 is counted") {
@@ -345,7 +345,7 @@ func TestWithNoScheduleAPassReadsNothing(t *testing.T) {
 	t.Parallel()
 	g := newRig(t, func(c *autoredrive.Config) { c.Schedule = nil })
 	g.failed("monetbil", "MB-off:success", now.Add(-time.Hour), false)
-	if sum := g.pass(); sum.Stopped != autoredrive.StopOff || sum.Read != 0 || g.dlq.receives != 0 {
-		t.Fatalf("summary %+v, %d receives", sum, g.dlq.receives)
+	if sum := g.pass(); sum.Stopped != autoredrive.StopOff || sum.Read != 0 || g.dlq.Receives() != 0 {
+		t.Fatalf("summary %+v, %d receives", sum, g.dlq.Receives())
 	}
 }

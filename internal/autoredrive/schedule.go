@@ -67,12 +67,13 @@ func (s Schedule) Plan(rec store.EventRecord, found bool, now time.Time) Plan {
 	return p
 }
 
-// Progress shows the rounds spent out of the schedule's, e.g. "1/3".
-func (s Schedule) Progress(rec store.EventRecord) string {
-	if len(s) == 0 {
+// Progress shows an event's rounds spent out of a schedule's total, e.g.
+// "1/3", or "off" for a schedule of none (automatic redrive off).
+func Progress(spent, total int) string {
+	if total == 0 {
 		return "off"
 	}
-	return fmt.Sprintf("%d/%d", len(rec.Rounds), len(s))
+	return fmt.Sprintf("%d/%d", spent, total)
 }
 
 // String shows the schedule, e.g. "5m0s, 30m0s, 2h0m0s" or "off".

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payments-hub/hub/internal/failedjobs"
+	"github.com/payments-hub/hub/internal/sqsqueue/sqsqueuetest"
 	"github.com/payments-hub/hub/internal/store"
 )
 
@@ -65,7 +66,7 @@ func TestListJoinsTheRecordsInBatchesAndLeavesEveryMessageVisible(t *testing.T) 
 	if last.Read != 250 || last.Joined != 250 {
 		t.Errorf("last progress %+v, want 250 read and joined", last)
 	}
-	if ids, hidden := d.left(); len(ids) != 250 || hidden != 0 {
+	if ids, hidden := d.Left(); len(ids) != 250 || hidden != 0 {
 		t.Errorf("after listing: %d messages, %d hidden; want 250, none hidden", len(ids), hidden)
 	}
 }
@@ -75,7 +76,7 @@ func TestListJoinsTheRecordsInBatchesAndLeavesEveryMessageVisible(t *testing.T) 
 // round and round to its cap.
 func TestListStopsWhenMessagesComeRoundAgain(t *testing.T) {
 	t.Parallel()
-	d := &fakeDLQ{comeBackEvery: 3}
+	d := &fakeDLQ{sqsqueuetest.DLQ{ComeBackEvery: 3}}
 	d.fill(50)
 	l, err := newService(t, d, &fakeSource{}, &fakeRecords{}, nil).List(context.Background(), failedjobs.ListOptions{})
 	if err != nil {
@@ -91,7 +92,7 @@ func TestListStopsWhenMessagesComeRoundAgain(t *testing.T) {
 	if len(l.Jobs) != 30 || l.Stopped != failedjobs.StopRepeat || !strings.Contains(l.Note(time.Minute, time.Minute), "came round again") {
 		t.Fatalf("%d jobs, stopped %q, note %q; want 30, repeat", len(l.Jobs), l.Stopped, l.Note(time.Minute, time.Minute))
 	}
-	if _, hidden := d.left(); hidden != 0 {
+	if _, hidden := d.Left(); hidden != 0 {
 		t.Errorf("%d messages left hidden", hidden)
 	}
 }
@@ -116,7 +117,7 @@ func TestListSaysHowManyMessagesAreHiddenFromIt(t *testing.T) {
 
 func TestListStopsAtTheTimeBudget(t *testing.T) {
 	t.Parallel()
-	d := &fakeDLQ{receiveDelay: 20 * time.Millisecond}
+	d := &fakeDLQ{sqsqueuetest.DLQ{ReceiveDelay: 20 * time.Millisecond}}
 	d.fill(1000)
 	svc := newService(t, d, &fakeSource{}, &fakeRecords{}, func(c *failedjobs.Config) { c.Budget = 100 * time.Millisecond })
 	l, err := svc.List(context.Background(), failedjobs.ListOptions{})
@@ -126,22 +127,22 @@ func TestListStopsAtTheTimeBudget(t *testing.T) {
 	if l.Stopped != failedjobs.StopBudget || len(l.Jobs) == 0 || len(l.Jobs) >= 1000 || !strings.Contains(l.Note(svc.Budget(), svc.Hide()), "time budget") {
 		t.Fatalf("%d jobs, stopped %q", len(l.Jobs), l.Stopped)
 	}
-	if _, hidden := d.left(); hidden != 0 {
+	if _, hidden := d.Left(); hidden != 0 {
 		t.Errorf("%d messages left hidden", hidden)
 	}
 }
 
 func TestListReleasesWhatItReadWhenInterrupted(t *testing.T) {
 	t.Parallel()
-	d := &fakeDLQ{receiveDelay: 5 * time.Millisecond}
+	d := &fakeDLQ{sqsqueuetest.DLQ{ReceiveDelay: 5 * time.Millisecond}}
 	d.fill(500)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	if _, err := newService(t, d, &fakeSource{}, &fakeRecords{}, nil).List(ctx, failedjobs.ListOptions{}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err %v, want the deadline", err)
 	}
-	if _, hidden := d.left(); hidden != 0 || d.released == 0 {
-		t.Errorf("%d messages left hidden, %d released", hidden, d.released)
+	if _, hidden := d.Left(); hidden != 0 || d.Released() == 0 {
+		t.Errorf("%d messages left hidden, %d released", hidden, d.Released())
 	}
 }
 
@@ -153,8 +154,8 @@ func TestRetryStopsReadingOnceEveryIDIsFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.receives != 2 {
-		t.Errorf("%d receives to find messages among the first 20, want 2", d.receives)
+	if d.Receives() != 2 {
+		t.Errorf("%d receives to find messages among the first 20, want 2", d.Receives())
 	}
 	if len(out) != 2 || out[0].Result != "retried" || out[0].EventKey != "MB-00012:success" || out[1].NewMessageID == "" {
 		t.Fatalf("outcomes %+v", out)
@@ -162,7 +163,7 @@ func TestRetryStopsReadingOnceEveryIDIsFound(t *testing.T) {
 	if len(src.sent) != 2 || src.sent[0].Body != "body of m-00012" || src.sent[0].Attributes["event_key"] != "MB-00012:success" || src.sent[0].Attributes["redrive"] != "manual" {
 		t.Fatalf("sent %+v", src.sent)
 	}
-	ids, hidden := d.left()
+	ids, hidden := d.Left()
 	if len(ids) != 998 || hidden != 0 || slices.Contains(ids, "m-00005") {
 		t.Errorf("%d left, %d hidden", len(ids), hidden)
 	}
@@ -176,7 +177,7 @@ func TestRetryOfAnIDNotInTheDLQFails(t *testing.T) {
 	if err == nil || len(out) != 2 || out[0].Result != "retried" || out[1].Result != "not_found" || !strings.Contains(out[1].Error, "not in the DLQ") {
 		t.Fatalf("%+v %v", out, err)
 	}
-	if _, hidden := d.left(); hidden != 0 {
+	if _, hidden := d.Left(); hidden != 0 {
 		t.Errorf("%d left hidden", hidden)
 	}
 }
@@ -199,7 +200,7 @@ func TestForgetDeletesEveryCopyOfTheEvent(t *testing.T) {
 	if o.Result != "forgotten" || o.Deleted != 3 || o.Error != "" {
 		t.Fatalf("outcome %+v, want 3 deleted", o)
 	}
-	ids, hidden := d.left()
+	ids, hidden := d.Left()
 	if len(ids) != 49 || hidden != 0 || slices.Contains(ids, "dup-2") {
 		t.Fatalf("%d left (%d hidden): %v", len(ids), hidden, ids)
 	}
@@ -220,7 +221,7 @@ func TestMoveClientSideMovesAllAndKeepsWhatTheQueueRefused(t *testing.T) {
 	if err == nil || moved != 39 {
 		t.Fatalf("moved %d, err %v; want 39 moved and an error for the refused one", moved, err)
 	}
-	ids, hidden := d.left()
+	ids, hidden := d.Left()
 	if len(ids) != 6 || hidden != 0 {
 		t.Fatalf("left %v (%d hidden), want the refused message and the 5 after its batch", ids, hidden)
 	}
@@ -243,7 +244,7 @@ func TestFlushPurges(t *testing.T) {
 	if err := newService(t, d, &fakeSource{}, &fakeRecords{}, nil).Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _ := d.left(); len(ids) != 0 {
+	if ids, _ := d.Left(); len(ids) != 0 {
 		t.Fatalf("%d left", len(ids))
 	}
 }
@@ -264,12 +265,12 @@ func TestMoveClientSideWaitsForMessagesALostReceiveHid(t *testing.T) {
 	if _, err := d.Scan(context.Background(), 10, 0, 0); err != nil { // an answer lost on the way
 		t.Fatal(err)
 	}
-	d.comeBackEvery = 6 // the lost ones are visible again from the 7th receive
+	d.ComeBackEvery = 6 // the lost ones are visible again from the 7th receive
 	moved, err := newService(t, d, &fakeSource{}, &fakeRecords{}, func(c *failedjobs.Config) { c.Wait = time.Millisecond }).MoveClientSide(context.Background(), nil)
 	if err != nil || moved != 25 {
 		t.Fatalf("moved %d, %v; want all 25", moved, err)
 	}
-	if ids, _ := d.left(); len(ids) != 0 {
+	if ids, _ := d.Left(); len(ids) != 0 {
 		t.Fatalf("%d left in the DLQ", len(ids))
 	}
 }

@@ -9,156 +9,25 @@ import (
 
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/sqsqueue"
+	"github.com/payments-hub/hub/internal/sqsqueue/sqsqueuetest"
 	"github.com/payments-hub/hub/internal/store"
 )
 
-// fakeDLQ is an in-memory DLQ for the unit tests of this package's own
-// logic: receives hide messages, receipt handles change on each receive and
-// only the latest works. SQS itself is tested against the local servers.
-type fakeDLQ struct {
-	mu   sync.Mutex
-	msgs []*fakeMsg
-	// comeBackEvery, when set, makes every hidden message visible again
-	// after that many receives: a hide that ran out mid-scan.
-	comeBackEvery int
-	receiveDelay  time.Duration
-	receives      int
-	released      int
-	failRelease   bool
-}
+// fakeDLQ is sqsqueuetest's in-memory DLQ, for the unit tests of this
+// package's own logic. SQS itself is tested against the local servers.
+type fakeDLQ struct{ sqsqueuetest.DLQ }
 
-type fakeMsg struct {
-	r       sqsqueue.Received
-	hidden  bool
-	deleted bool
-}
-
-// event names a message of provider monetbil with key.
+// add puts a message of provider monetbil with key in the DLQ.
 func (d *fakeDLQ) add(id, key string) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.msgs = append(d.msgs, &fakeMsg{r: sqsqueue.Received{ID: id, Body: "body of " + id, Attributes: map[string]string{
+	d.Add(id, "body of "+id, map[string]string{
 		envelope.AttrProvider: "monetbil", envelope.AttrEventKey: key, envelope.AttrEventType: "payment.success", envelope.AttrTransactionID: "tx-" + key,
-	}}})
+	})
 }
 
 func (d *fakeDLQ) fill(n int) {
 	for i := range n {
 		d.add(fmt.Sprintf("m-%05d", i), fmt.Sprintf("MB-%05d:success", i))
 	}
-}
-
-func (d *fakeDLQ) URL() string { return "https://sqs.local/000000000000/dlq" }
-
-func (d *fakeDLQ) Scan(ctx context.Context, limit int, _, _ time.Duration) ([]sqsqueue.Received, error) {
-	if d.receiveDelay > 0 {
-		time.Sleep(d.receiveDelay)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.receives++
-	if d.comeBackEvery > 0 && d.receives > 1 && (d.receives-1)%d.comeBackEvery == 0 {
-		for _, m := range d.msgs {
-			m.hidden = false
-		}
-	}
-	var out []sqsqueue.Received
-	for _, m := range d.msgs {
-		if len(out) == min(limit, 10) {
-			break
-		}
-		if m.hidden || m.deleted {
-			continue
-		}
-		m.hidden = true
-		m.r.ReceiveCount++
-		m.r.ReceiptHandle = fmt.Sprintf("%s#%d", m.r.ID, m.r.ReceiveCount)
-		out = append(out, m.r)
-	}
-	return out, nil
-}
-
-func (d *fakeDLQ) byHandle(h string) (*fakeMsg, error) {
-	for _, m := range d.msgs {
-		if m.r.ReceiptHandle == h && !m.deleted {
-			return m, nil
-		}
-	}
-	return nil, fmt.Errorf("receipt handle %q is not the latest of any message", h)
-}
-
-func (d *fakeDLQ) Release(_ context.Context, hs []string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.failRelease {
-		return errors.New("release refused")
-	}
-	for _, h := range hs {
-		m, err := d.byHandle(h)
-		if err != nil {
-			return err
-		}
-		m.hidden = false
-		d.released++
-	}
-	return nil
-}
-
-func (d *fakeDLQ) Delete(_ context.Context, hs []string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, h := range hs {
-		m, err := d.byHandle(h)
-		if err != nil {
-			return err
-		}
-		m.deleted = true
-	}
-	return nil
-}
-
-func (d *fakeDLQ) Purge(context.Context) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, m := range d.msgs {
-		m.deleted = true
-	}
-	return nil
-}
-
-func (d *fakeDLQ) Depth(context.Context) (sqsqueue.Depth, error) {
-	ids, hidden := d.left()
-	return sqsqueue.Depth{Visible: int64(len(ids) - hidden), InFlight: int64(hidden)}, nil
-}
-
-func (d *fakeDLQ) StartMoveTask(context.Context, int) (sqsqueue.MoveTask, error) {
-	return sqsqueue.MoveTask{}, sqsqueue.ErrMoveTasksUnsupported
-}
-
-func (d *fakeDLQ) MoveTasks(context.Context) ([]sqsqueue.MoveTask, error) {
-	return nil, sqsqueue.ErrMoveTasksUnsupported
-}
-
-func (d *fakeDLQ) CancelMoveTask(context.Context, string) (int64, error) {
-	return 0, sqsqueue.ErrMoveTasksUnsupported
-}
-
-// left returns the ids still in the DLQ and how many of them are hidden.
-func (d *fakeDLQ) left() (ids []string, hidden int) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for _, m := range d.msgs {
-		if !m.deleted {
-			ids = append(ids, m.r.ID)
-			if m.hidden {
-				hidden++
-			}
-		}
-	}
-	return ids, hidden
 }
 
 // fakeSource is the source queue; refuse makes it refuse bodies it names.

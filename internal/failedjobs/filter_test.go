@@ -9,7 +9,6 @@ import (
 
 	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/failedjobs"
-	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store"
 )
 
@@ -55,7 +54,7 @@ func mixed(d *fakeDLQ, recs *fakeRecords) (want []string) {
 			provider, key = "stripe", fmt.Sprintf("evt_%02d", i)
 		}
 		id := fmt.Sprintf("m-%02d", i)
-		d.msgs = append(d.msgs, &fakeMsg{r: sqsqueue.Received{ID: id, Body: "body of " + id, Attributes: map[string]string{envelope.AttrProvider: provider, envelope.AttrEventKey: key}}})
+		d.Add(id, "body of "+id, map[string]string{envelope.AttrProvider: provider, envelope.AttrEventKey: key})
 		permanent := i%4 >= 2
 		rec := store.EventRecord{Provider: provider, EventKey: key, Status: store.Failed, Attempts: 3, ErrorType: "*monetbil.CheckError", Permanent: permanent, LastFailedAt: failedAt}
 		recs.recs[store.EventRef{Provider: provider, EventKey: key}] = rec
@@ -82,7 +81,7 @@ func TestAFilteredRetryMovesExactlyTheSelectedMessages(t *testing.T) {
 	if err != nil || len(sel.Jobs) != len(want) {
 		t.Fatalf("select: %+v %v", sel, err)
 	}
-	if _, hidden := d.left(); hidden != len(want) {
+	if _, hidden := d.Left(); hidden != len(want) {
 		t.Fatalf("%d hidden after the selection, want only the %d selected", hidden, len(want))
 	}
 	out, err := svc.Move(context.Background(), sel, nil)
@@ -99,7 +98,7 @@ func TestAFilteredRetryMovesExactlyTheSelectedMessages(t *testing.T) {
 	if !slices.Equal(sent, want) {
 		t.Fatalf("moved %v, want %v", sent, want)
 	}
-	if ids, hidden := d.left(); len(ids) != 40-len(want) || hidden != 0 {
+	if ids, hidden := d.Left(); len(ids) != 40-len(want) || hidden != 0 {
 		t.Fatalf("DLQ after: %d left, %d hidden", len(ids), hidden)
 	}
 }
@@ -116,7 +115,7 @@ func TestAReleasedSelectionMovesNothing(t *testing.T) {
 	if err := svc.Release(context.Background(), sel); err != nil {
 		t.Fatal(err)
 	}
-	if ids, hidden := d.left(); len(ids) != 40 || hidden != 0 || len(src.sent) != 0 {
+	if ids, hidden := d.Left(); len(ids) != 40 || hidden != 0 || len(src.sent) != 0 {
 		t.Fatalf("%d left, %d hidden, %d sent", len(ids), hidden, len(src.sent))
 	}
 }

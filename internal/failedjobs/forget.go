@@ -3,7 +3,6 @@ package failedjobs
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/payments-hub/hub/internal/sqsqueue"
 )
@@ -34,7 +33,7 @@ func (s *Service) Forget(ctx context.Context, id string, progress func(Progress)
 	if note := sc.stopped.Note(len(sc.msgs), s.cfg.Budget); note != "" {
 		o.Error = "copies beyond what the scan read may remain: it " + note
 	}
-	if err := s.cfg.Records.Forget(ctx, o.Provider, o.EventKey, time.Now()); err != nil {
+	if err := s.cfg.Records.Forget(ctx, o.Provider, o.EventKey, s.cfg.Now()); err != nil {
 		o.Error = joinNotes(o.Error, "deleted from the DLQ; failure record not marked forgotten: "+err.Error())
 	}
 	s.cfg.Logger.Info("failed job forgotten", "message_id", id, "provider", o.Provider, "event_key", o.EventKey, "deleted", o.Deleted)

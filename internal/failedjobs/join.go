@@ -32,14 +32,7 @@ func describe(m sqsqueue.Received) FailedJob {
 // redriven is the copy of m to send back to the source queue, marked so
 // that the processor closes the event's failure record when it succeeds.
 func redriven(m sqsqueue.Received) sqsqueue.Outgoing {
-	out := m.Copy()
-	attrs := make(map[string]string, len(out.Attributes)+1)
-	for k, v := range out.Attributes {
-		attrs[k] = v
-	}
-	attrs[envelope.AttrRedrive] = envelope.RedriveManual
-	out.Attributes = attrs
-	return out
+	return m.Redriven(envelope.RedriveManual)
 }
 
 func refOf(j FailedJob) store.EventRef {

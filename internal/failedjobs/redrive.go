@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 )
 
@@ -113,12 +114,10 @@ type mover struct {
 	waitingSince time.Time
 }
 
-// move sends a copy of each message and deletes those the queue took.
+// move sends a copy of each message, deletes those the queue took and
+// releases the others.
 func (m *mover) move(ctx context.Context, got []sqsqueue.Received) error {
-	copied, unsent, err := m.s.sendCopies(ctx, got)
-	if derr := m.s.cfg.DLQ.Delete(ctx, handles(copied)); derr != nil {
-		m.s.cfg.Logger.Warn("moved messages not deleted from the DLQ; their second copies will be deduplicated", "messages", len(copied), "error", derr.Error())
-	}
+	copied, unsent, err := m.s.moveBatch(ctx, got)
 	m.moved += len(copied)
 	if m.progress != nil {
 		m.progress(Progress{Read: m.moved + len(unsent), Moved: m.moved, Elapsed: time.Since(m.start)})
@@ -126,7 +125,6 @@ func (m *mover) move(ctx context.Context, got []sqsqueue.Received) error {
 	if len(unsent) == 0 {
 		return nil
 	}
-	m.s.releaseOrWarn(ctx, unsent)
 	if err == nil {
 		err = fmt.Errorf("SQS refused %d entries", len(unsent))
 	}
@@ -134,11 +132,17 @@ func (m *mover) move(ctx context.Context, got []sqsqueue.Received) error {
 }
 
 // drained says whether the move is over once a receive found nothing:
-// yes when no message is hidden either; while some are, it waits a pause
-// and asks for another receive, up to the hide of the move's receives.
+// yes when no message is hidden either (or the DLQ's depth cannot be read,
+// which is logged); while some are, it waits a pause and asks for another
+// receive, up to the hide of the move's receives.
 func (m *mover) drained(ctx context.Context) (bool, error) {
 	d, err := m.s.cfg.DLQ.Depth(ctx)
-	if err != nil || d.InFlight == 0 {
+	if err != nil {
+		// Messages hidden from the move, if any, stay in the DLQ.
+		m.s.cfg.Logger.Warn("client-side move: could not read the DLQ's depth to wait for hidden messages; ending the move", "moved", m.moved, logging.Err(err))
+		return true, nil
+	}
+	if d.InFlight == 0 {
 		return true, nil
 	}
 	if m.waitingSince.IsZero() {
@@ -155,9 +159,13 @@ func (m *mover) drained(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-// sendCopies sends a copy of each message to the source queue and splits
-// them into those the queue took and the others.
-func (s *Service) sendCopies(ctx context.Context, msgs []sqsqueue.Received) (copied, unsent []sqsqueue.Received, err error) {
+// moveBatch moves msgs back to the source queue: it sends a copy of each,
+// deletes from the DLQ those the queue took (copied), and makes the others
+// (unsent) visible again at once. err is the send's error; entries SQS
+// refused one by one are unsent with no error. A delete that fails is only
+// logged: the copies are queued, and the originals' second delivery is
+// deduplicated.
+func (s *Service) moveBatch(ctx context.Context, msgs []sqsqueue.Received) (copied, unsent []sqsqueue.Received, err error) {
 	out := make([]sqsqueue.Outgoing, len(msgs))
 	for i, m := range msgs {
 		out[i] = redriven(m)
@@ -170,5 +178,9 @@ func (s *Service) sendCopies(ctx context.Context, msgs []sqsqueue.Received) (cop
 			unsent = append(unsent, m)
 		}
 	}
+	if derr := s.cfg.DLQ.Delete(ctx, handles(copied)); derr != nil {
+		s.cfg.Logger.Warn("moved messages not deleted from the DLQ; their second copies will be deduplicated", "messages", len(copied), "error", derr.Error())
+	}
+	s.releaseOrWarn(ctx, unsent)
 	return copied, unsent, err
 }

@@ -3,6 +3,8 @@ package failedjobs
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/payments-hub/hub/internal/sqsqueue"
@@ -40,18 +42,10 @@ func (s *Service) find(ctx context.Context, ids []string, progress func(Progress
 	}
 	s.releaseOrWarn(ctx, f.rest)
 	if err != nil {
-		s.releaseOrWarn(ctx, values(f.byID))
+		s.releaseOrWarn(ctx, slices.Collect(maps.Values(f.byID)))
 		return found{}, err
 	}
 	return f, nil
-}
-
-func values(m map[string]sqsqueue.Received) []sqsqueue.Received {
-	out := make([]sqsqueue.Received, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	return out
 }
 
 // notFound says a message was not found, and why the scan may have missed

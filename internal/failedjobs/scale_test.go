@@ -73,6 +73,10 @@ func fillDLQ(t *testing.T, s *hubtest.Stack, dlq *sqsqueue.Queue, n int) {
 // a loaded machine now and then; they come back within this.
 const scaleHide = 20 * time.Second
 
+// settleWithin bounds the wait for messages hidden by a lost receive to
+// come back (hubtest.Stack.Settle).
+const settleWithin = scaleHide + 10*time.Second
+
 // TestADLQOfThousandsIsListedRetriedForgottenAndMoved is issue 12's scale
 // case against the local servers: every operation completes, reads each
 // message once, and leaves the DLQ as it should. The times are logged (run
@@ -101,7 +105,7 @@ func TestADLQOfThousandsIsListedRetriedForgottenAndMoved(t *testing.T) {
 	// A receive whose answer was lost hides its messages all the same: the
 	// listing cannot show them, and counts them.
 	// Hidden long enough to outlast the listing on a loaded machine, short
-	// enough for requireSettled to see them back.
+	// enough for Settle to see them back.
 	var lost []sqsqueue.Received
 	for len(lost) < 10 {
 		got, err := dlq.Scan(ctx, 10-len(lost), 0, 15*time.Second)
@@ -115,25 +119,25 @@ func TestADLQOfThousandsIsListedRetriedForgottenAndMoved(t *testing.T) {
 		t.Fatalf("listing with 10 messages hidden: %d listed, %d hidden, %v", len(l.Jobs), l.Hidden, err)
 	}
 	t.Logf("listing with a lost receive: %d listed, %d hidden", len(l.Jobs), l.Hidden)
-	requireSettled(t, dlq)
+	s.Settle(t, dlq.URL(), settleWithin)
 	t.Logf("the lost receive's messages are back")
-	timed(t, dlq, fmt.Sprintf("list of %d messages", n), func() error {
+	timed(t, s, dlq, fmt.Sprintf("list of %d messages", n), func() error {
 		if l, err = svc.List(ctx, failedjobs.ListOptions{}); err != nil {
 			return err
 		}
 		return listed(l, n)
 	})
-	requireDepth(t, dlq, n, "after listing")
+	requireDepth(t, s, dlq, n, "after listing")
 
 	last := l.Jobs[len(l.Jobs)-1]
-	timed(t, dlq, "retry of the last message listed", func() error {
+	timed(t, s, dlq, "retry of the last message listed", func() error {
 		out, err := svc.Retry(ctx, []string{last.MessageID}, nil)
 		if err == nil && out[0].Result != "retried" {
 			err = fmt.Errorf("outcome %+v", out[0])
 		}
 		return err
 	})
-	requireDepth(t, source, 1, "the source queue after retry")
+	requireDepth(t, s, source, 1, "the source queue after retry")
 
 	// Two more deliveries of one event were dead-lettered.
 	twice := failedMessage(7)
@@ -149,18 +153,18 @@ func TestADLQOfThousandsIsListedRetriedForgottenAndMoved(t *testing.T) {
 			return err
 		}
 	}
-	timed(t, dlq, "forget (reads the whole DLQ for copies)", forget(l.Jobs[0].MessageID, 1))
+	timed(t, s, dlq, "forget (reads the whole DLQ for copies)", forget(l.Jobs[0].MessageID, 1))
 	var copyOf7 string
 	for _, j := range l.Jobs {
 		if j.EventKey == twice.Attributes[envelope.AttrEventKey] {
 			copyOf7 = j.MessageID
 		}
 	}
-	timed(t, dlq, "forget of an event with 3 copies", forget(copyOf7, 3))
-	requireDepth(t, dlq, n-1-1-1, "after retry and forget")
+	timed(t, s, dlq, "forget of an event with 3 copies", forget(copyOf7, 3))
+	requireDepth(t, s, dlq, n-1-1-1, "after retry and forget")
 
 	moved := 0
-	timed(t, dlq, "retry --all, client-side", func() error {
+	timed(t, s, dlq, "retry --all, client-side", func() error {
 		m, err := svc.MoveClientSide(ctx, nil)
 		moved += m
 		return err
@@ -168,14 +172,14 @@ func TestADLQOfThousandsIsListedRetriedForgottenAndMoved(t *testing.T) {
 	if moved != n-3 {
 		t.Fatalf("moved %d, want %d", moved, n-3)
 	}
-	requireDepth(t, dlq, 0, "after retry --all")
-	requireDepth(t, source, n-2, "the source queue after retry --all")
+	requireDepth(t, s, dlq, 0, "after retry --all")
+	requireDepth(t, s, source, n-2, "the source queue after retry --all")
 }
 
 // timed runs op and logs how long it took. An answer cut on its way hides
 // the messages it held for scaleHide, on real SQS as here: when op fails
 // while some are hidden, it waits for them and runs op once more.
-func timed(t *testing.T, dlq *sqsqueue.Queue, what string, op func() error) {
+func timed(t *testing.T, s *hubtest.Stack, dlq *sqsqueue.Queue, what string, op func() error) {
 	t.Helper()
 	// fauxqs loses about one receive answer in a few hundred (the SDK retries
 	// it; the lost answer's messages stay hidden): an operation that fails
@@ -194,7 +198,7 @@ func timed(t *testing.T, dlq *sqsqueue.Queue, what string, op func() error) {
 			t.Fatalf("%s (try %d): %v", what, try, err)
 		}
 		t.Logf("%s: %v, with %d messages hidden by a lost receive: again once they are back", what, err, d.InFlight)
-		requireSettled(t, dlq)
+		s.Settle(t, dlq.URL(), settleWithin)
 	}
 }
 
@@ -215,31 +219,14 @@ func listed(l failedjobs.Listing, n int) error {
 	return nil
 }
 
-// requireSettled waits until no message of q is in flight. fauxqs
-// returns expired messages to the queue only when it is next received
-// from, so each poll receives one message and releases it at once.
-func requireSettled(t *testing.T, q *sqsqueue.Queue) {
-	t.Helper()
-	ctx := context.Background()
-	hubtest.WaitFor(t, "no message in flight", scaleHide+10*time.Second, func() bool {
-		if got, err := q.Scan(ctx, 1, 0, time.Minute); err == nil && len(got) == 1 {
-			if err := q.Release(ctx, []string{got[0].ReceiptHandle}); err != nil {
-				return false
-			}
-		}
-		d, err := q.Depth(ctx)
-		return err == nil && d.InFlight == 0
-	})
-}
-
-func requireDepth(t *testing.T, q *sqsqueue.Queue, want int, what string) {
+func requireDepth(t *testing.T, s *hubtest.Stack, q *sqsqueue.Queue, want int, what string) {
 	t.Helper()
 	d, err := q.Depth(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d.InFlight != 0 {
-		requireSettled(t, q)
+		s.Settle(t, q.URL(), settleWithin)
 		if d, err = q.Depth(context.Background()); err != nil {
 			t.Fatal(err)
 		}

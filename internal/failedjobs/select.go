@@ -60,11 +60,7 @@ func (s *Service) Move(ctx context.Context, sel *Selection, progress func(Progre
 	moved, failed := 0, 0
 	for i := 0; i < len(sel.msgs); i += 10 {
 		batch := sel.msgs[i:min(i+10, len(sel.msgs))]
-		copied, unsent, err := s.sendCopies(ctx, batch)
-		if derr := s.cfg.DLQ.Delete(ctx, handles(copied)); derr != nil {
-			s.cfg.Logger.Warn("moved messages not deleted from the DLQ; their second copies will be deduplicated", "messages", len(copied), "error", derr.Error())
-		}
-		s.releaseOrWarn(ctx, unsent)
+		copied, unsent, err := s.moveBatch(ctx, batch)
 		for _, m := range copied {
 			out = append(out, s.outcome(m, "retried", ""))
 		}

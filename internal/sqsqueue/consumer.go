@@ -65,15 +65,27 @@ func (c *Consumer) Receive(ctx context.Context, limit int, wait time.Duration) (
 
 // Message converts an SQS message.
 func Message(m types.Message) processing.Message {
-	attempt, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	return processing.Message{
+		ID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+		Body: []byte(aws.ToString(m.Body)), Attempt: receiveCount(m), Attributes: stringValues(m),
+	}
+}
+
+// stringValues returns m's message attributes by name, each as its string
+// value (the hub sends only String attributes).
+func stringValues(m types.Message) map[string]string {
 	attrs := make(map[string]string, len(m.MessageAttributes))
 	for k, v := range m.MessageAttributes {
 		attrs[k] = aws.ToString(v.StringValue)
 	}
-	return processing.Message{
-		ID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-		Body: []byte(aws.ToString(m.Body)), Attempt: attempt, Attributes: attrs,
-	}
+	return attrs
+}
+
+// receiveCount returns m's ApproximateReceiveCount, this receive included
+// (0 when SQS did not return it).
+func receiveCount(m types.Message) int {
+	n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	return n
 }
 
 // ChangeVisibility implements processing.Visibility.

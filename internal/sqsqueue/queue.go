@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/payments-hub/hub/internal/envelope"
 )
 
 // AdminAPI is the part of the SQS client the operator tools use;
@@ -30,6 +34,11 @@ type AdminAPI interface {
 type Queue struct {
 	*Consumer
 	api AdminAPI
+
+	// arn is the queue's ARN once read (guarded by arnMu): it never
+	// changes, and a watch of a move task lists the tasks every second.
+	arnMu sync.Mutex
+	arn   string
 }
 
 // NewQueue returns the queue at url.
@@ -63,6 +72,17 @@ type Outgoing struct {
 // Copy returns the message to send to move r to another queue.
 func (r Received) Copy() Outgoing { return Outgoing{Body: r.Body, Attributes: r.Attributes} }
 
+// Redriven returns the copy of r to send back to the queue it failed on:
+// the same body and attributes, with envelope.AttrRedrive set to mark (the
+// processor reads it to close the event's failure record or round). r's
+// attributes are not changed.
+func (r Received) Redriven(mark string) Outgoing {
+	attrs := make(map[string]string, len(r.Attributes)+1)
+	maps.Copy(attrs, r.Attributes)
+	attrs[envelope.AttrRedrive] = mark
+	return Outgoing{Body: r.Body, Attributes: attrs}
+}
+
 // Scan receives up to limit messages (1..10) with every attribute, hiding
 // them for hide: one step of reading a queue that has no browse API.
 func (q *Queue) Scan(ctx context.Context, limit int, wait, hide time.Duration) ([]Received, error) {
@@ -87,11 +107,10 @@ func (q *Queue) Scan(ctx context.Context, limit int, wait, hide time.Duration) (
 }
 
 func received(m types.Message) Received {
-	r := Received{ID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body), Attributes: make(map[string]string, len(m.MessageAttributes))}
-	for k, v := range m.MessageAttributes {
-		r.Attributes[k] = aws.ToString(v.StringValue)
+	r := Received{
+		ID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body),
+		Attributes: stringValues(m), ReceiveCount: receiveCount(m),
 	}
-	r.ReceiveCount, _ = strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
 	if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
 		r.SentAt = time.UnixMilli(ms).UTC()
 	}
@@ -187,8 +206,14 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 	}, nil
 }
 
-// ARN reads the queue's ARN.
+// ARN returns the queue's ARN, read once and then remembered (a failed
+// read is asked again next time).
 func (q *Queue) ARN(ctx context.Context) (string, error) {
+	q.arnMu.Lock()
+	defer q.arnMu.Unlock()
+	if q.arn != "" {
+		return q.arn, nil
+	}
 	out, err := q.api.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q.url), AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn}})
 	if err != nil {
 		return "", fmt.Errorf("sqs GetQueueAttributes: %w", err)
@@ -197,5 +222,6 @@ func (q *Queue) ARN(ctx context.Context) (string, error) {
 	if arn == "" {
 		return "", fmt.Errorf("queue %s has no QueueArn attribute", q.url)
 	}
+	q.arn = arn
 	return arn, nil
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/provision"
 	"github.com/payments-hub/hub/internal/sqsqueue"
@@ -155,4 +157,67 @@ func TestMoveTasksWhereTheServerHasThemAndWhereItHasNot(t *testing.T) {
 		tasks, err := dlq.MoveTasks(ctx)
 		return err == nil && len(tasks) > 0 && tasks[0].Done()
 	})
+}
+
+// arnAPI answers GetQueueAttributes with a queue ARN, after failing the
+// first call, and counts the calls; it lists no move tasks.
+type arnAPI struct {
+	sqsqueue.AdminAPI // nil: any other call panics
+	mu                sync.Mutex
+	reads             int
+}
+
+func (a *arnAPI) GetQueueAttributes(_ context.Context, in *sqs.GetQueueAttributesInput, _ ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reads++
+	if a.reads == 1 {
+		return nil, errors.New("connection reset")
+	}
+	return &sqs.GetQueueAttributesOutput{Attributes: map[string]string{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:dlq"}}, nil
+}
+
+func (a *arnAPI) ListMessageMoveTasks(context.Context, *sqs.ListMessageMoveTasksInput, ...func(*sqs.Options)) (*sqs.ListMessageMoveTasksOutput, error) {
+	return &sqs.ListMessageMoveTasksOutput{}, nil
+}
+
+// A watch of a move task lists the tasks every second: the ARN they are
+// listed by is read once, after the first read that succeeds.
+func TestTheARNIsReadOnceAndRemembered(t *testing.T) {
+	t.Parallel()
+	api := &arnAPI{}
+	q, err := sqsqueue.NewQueue(api, "https://sqs.local/000000000000/dlq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := q.MoveTasks(ctx); err == nil {
+		t.Fatal("MoveTasks succeeded although the ARN could not be read")
+	}
+	for range 3 {
+		if _, err := q.MoveTasks(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if arn, err := q.ARN(ctx); err != nil || arn != "arn:aws:sqs:us-east-1:000000000000:dlq" {
+		t.Fatalf("ARN %q, %v", arn, err)
+	}
+	if api.reads != 2 {
+		t.Errorf("%d reads of the queue's attributes, want 2: the one that failed and the one remembered", api.reads)
+	}
+}
+
+func TestRedrivenMarksACopyAndLeavesTheReceivedMessage(t *testing.T) {
+	t.Parallel()
+	r := sqsqueue.Received{ID: "m-1", Body: "body", Attributes: map[string]string{envelope.AttrEventKey: "MB-1:success"}}
+	out := r.Redriven(envelope.RedriveManual)
+	if out.Body != "body" || out.Attributes[envelope.AttrEventKey] != "MB-1:success" || out.Attributes[envelope.AttrRedrive] != envelope.RedriveManual {
+		t.Fatalf("copy %+v", out)
+	}
+	if _, marked := r.Attributes[envelope.AttrRedrive]; marked {
+		t.Fatalf("the received message was marked: %+v", r.Attributes)
+	}
+	if out := (sqsqueue.Received{Body: "no attributes"}).Redriven(envelope.RedriveAuto + "1"); out.Attributes[envelope.AttrRedrive] != "auto:1" {
+		t.Fatalf("copy of a message without attributes: %+v", out)
+	}
 }

@@ -41,7 +41,7 @@ func (s *Store) Events(ctx context.Context, refs []store.EventRef) (map[store.Ev
 		}
 	}
 	for start := 0; start < len(keys); start += batchGetLimit {
-		if err := s.batchGet(ctx, s.client, keys[start:min(start+batchGetLimit, len(keys))], b); err != nil {
+		if err := s.batchGet(ctx, keys[start:min(start+batchGetLimit, len(keys))], b); err != nil {
 			return nil, err
 		}
 	}
@@ -64,7 +64,7 @@ func (b batch) keep(pk string, rec store.EventRecord) {
 }
 
 // batchGet reads up to 100 keys into out.
-func (s *Store) batchGet(ctx context.Context, getter API, pks []string, b batch) error {
+func (s *Store) batchGet(ctx context.Context, pks []string, b batch) error {
 	keys := make([]map[string]types.AttributeValue, len(pks))
 	for i, pk := range pks {
 		keys[i] = strKey(attrPK, pk)
@@ -72,7 +72,7 @@ func (s *Store) batchGet(ctx context.Context, getter API, pks []string, b batch)
 	request := map[string]types.KeysAndAttributes{s.events: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	pause := unprocessedFirstPause
 	for try := 1; ; try++ {
-		resp, err := getter.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
+		resp, err := s.client.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: request})
 		if err != nil {
 			return fmt.Errorf("dynamostore: batch get events: %w", err)
 		}

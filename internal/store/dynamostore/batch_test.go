@@ -11,26 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/store"
 	"github.com/payments-hub/hub/internal/store/dynamostore"
 )
-
-// batchTables creates uniquely named tables on DynamoDB Local.
-func batchTables(t *testing.T) (*dynamodb.Client, string, string) {
-	t.Helper()
-	c := hubtest.DynamoDB(t)
-	events, txs := hubtest.Name("batch-ev"), hubtest.Name("batch-tx")
-	if err := dynamostore.CreateTables(context.Background(), c, events, txs); err != nil {
-		t.Fatalf("create tables: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, name := range []string{events, txs} {
-			_, _ = c.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-		}
-	})
-	return c, events, txs
-}
 
 // putFailed writes a FAILED record as the processor leaves it (the events
 // table's attributes); expiresAt zero means none. The tests check that
@@ -57,8 +40,9 @@ func putFailed(t *testing.T, c *dynamodb.Client, table string, ref store.EventRe
 
 func TestEventsReadsInBatchesAndLeavesOutMissingAndExpiredRecords(t *testing.T) {
 	t.Parallel()
-	c, events, txs := batchTables(t)
-	counting := &countingBatches{API: c, batch: c}
+	tb := newTables(t)
+	c, events, txs := tb.client, tb.events, tb.transactions
+	counting := &countingBatches{API: c}
 	s, err := dynamostore.New(counting, events, txs)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +89,8 @@ func TestEventsReadsInBatchesAndLeavesOutMissingAndExpiredRecords(t *testing.T) 
 
 func TestEventsRetriesUnprocessedKeys(t *testing.T) {
 	t.Parallel()
-	c, events, txs := batchTables(t)
+	tb := newTables(t)
+	c, events, txs := tb.client, tb.events, tb.transactions
 	var refs []store.EventRef
 	for i := range 30 {
 		ref := store.EventRef{Provider: "stripe", EventKey: fmt.Sprintf("evt_%d", i)}
@@ -114,7 +99,7 @@ func TestEventsRetriesUnprocessedKeys(t *testing.T) {
 	}
 	// DynamoDB leaves keys unprocessed under throttling: answer only 7 keys
 	// per call and hand the rest back.
-	throttled := &countingBatches{API: c, batch: c, answer: 7}
+	throttled := &countingBatches{API: c, answer: 7}
 	s, err := dynamostore.New(throttled, events, txs)
 	if err != nil {
 		t.Fatal(err)
@@ -133,10 +118,11 @@ func TestEventsRetriesUnprocessedKeys(t *testing.T) {
 
 func TestEventsGivesUpOnKeysThatStayUnprocessed(t *testing.T) {
 	t.Parallel()
-	c, events, txs := batchTables(t)
+	tb := newTables(t)
+	c, events, txs := tb.client, tb.events, tb.transactions
 	ref := store.EventRef{Provider: "stripe", EventKey: "evt_throttled"}
 	putFailed(t, c, events, ref, time.Time{})
-	s, err := dynamostore.New(&countingBatches{API: c, batch: c, answer: -1}, events, txs)
+	s, err := dynamostore.New(&countingBatches{API: c, answer: -1}, events, txs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,12 +131,15 @@ func TestEventsGivesUpOnKeysThatStayUnprocessed(t *testing.T) {
 	}
 }
 
-func TestEventsWithoutBatchGetItemReadsEachRecord(t *testing.T) {
+// A few refs read in one call: the record found, the missing one left out;
+// and a ref that names no provider refused.
+func TestEventsReadsAFewRefsAndRefusesOneWithoutAProvider(t *testing.T) {
 	t.Parallel()
-	c, events, txs := batchTables(t)
+	tb := newTables(t)
+	c, events, txs := tb.client, tb.events, tb.transactions
 	ref := store.EventRef{Provider: "stripe", EventKey: "evt_single"}
 	putFailed(t, c, events, ref, time.Time{})
-	s, err := dynamostore.New(struct{ dynamostore.API }{c}, events, txs) // hides BatchGetItem
+	s, err := dynamostore.New(c, events, txs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,16 +152,11 @@ func TestEventsWithoutBatchGetItemReadsEachRecord(t *testing.T) {
 	}
 }
 
-type batchGetter interface {
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-}
-
 // countingBatches counts BatchGetItem calls; with answer > 0 it sends only
 // that many keys per call to DynamoDB and returns the others as
 // unprocessed, and with answer < 0 it processes none.
 type countingBatches struct {
 	dynamostore.API
-	batch  batchGetter
 	answer int
 	mu     sync.Mutex
 	n      int
@@ -189,7 +173,7 @@ func (c *countingBatches) BatchGetItem(ctx context.Context, in *dynamodb.BatchGe
 	c.n++
 	c.mu.Unlock()
 	if c.answer == 0 {
-		return c.batch.BatchGetItem(ctx, in, o...)
+		return c.API.BatchGetItem(ctx, in, o...)
 	}
 	var table string
 	var ka types.KeysAndAttributes
@@ -200,7 +184,7 @@ func (c *countingBatches) BatchGetItem(ctx context.Context, in *dynamodb.BatchGe
 	if n > 0 {
 		sent := ka
 		sent.Keys = ka.Keys[:n]
-		resp, err := c.batch.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: sent}}, o...)
+		resp, err := c.API.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: sent}}, o...)
 		if err != nil {
 			return nil, err
 		}

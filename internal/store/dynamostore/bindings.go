@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payments-hub/hub/internal/store"
@@ -41,13 +39,12 @@ func (s *Store) Bind(ctx context.Context, b store.Binding) (string, bool, error)
 	in.ReturnValues = types.ReturnValueAllOld
 	out, err := s.client.UpdateItem(ctx, in)
 	if ccf, ok := conditionFailed(err); ok {
-		holder := "?"
-		if ccf.Item != nil {
-			holder = strOf(ccf.Item, attrTransactionID)
-		} else if out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.events), Key: strKey(attrPK, pk), ConsistentRead: aws.Bool(true)}); err == nil && out.Item != nil {
-			holder = strOf(out.Item, attrTransactionID)
+		holder, readErr := s.holder(ctx, pk, ccf)
+		err := fmt.Errorf("dynamostore: bind %s to %s: already bound to %s: %w", pk, b.TransactionID, holder, store.ErrBoundElsewhere)
+		if readErr != nil {
+			err = fmt.Errorf("%w (the binding could not be read: %w)", err, readErr)
 		}
-		return holder, false, fmt.Errorf("dynamostore: bind %s to %s: already bound to %s: %w", pk, b.TransactionID, holder, store.ErrBoundElsewhere)
+		return holder, false, err
 	}
 	if err != nil {
 		return "", false, fmt.Errorf("dynamostore: bind %s: %w", pk, err)
@@ -60,6 +57,21 @@ func (s *Store) Bind(ctx context.Context, b store.Binding) (string, bool, error)
 		created = secs < now.Unix()
 	}
 	return b.TransactionID, created, nil
+}
+
+// holder names the transaction that the binding pk, which failed Bind's
+// condition, is bound to: from the item DynamoDB returned with the failure
+// or, from a server that returns none, as read now; "?" when unknown, with
+// the read's error if it failed.
+func (s *Store) holder(ctx context.Context, pk string, ccf *types.ConditionalCheckFailedException) (string, error) {
+	if ccf.Item != nil {
+		return strOf(ccf.Item, attrTransactionID), nil
+	}
+	held, found, err := getItem(ctx, s.client, s.events, strKey(attrPK, pk), decodeBinding)
+	if !found || held.TransactionID == "" {
+		return "?", err
+	}
+	return held.TransactionID, nil
 }
 
 // Unbind implements store.Store with one conditional UpdateItem that ends
@@ -92,22 +104,25 @@ func (s *Store) Bound(ctx context.Context, provider, providerTransactionID strin
 	if err != nil {
 		return "", fmt.Errorf("dynamostore: bound: %w", err)
 	}
-	out, err := s.client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.events), Key: strKey(attrPK, pk), ConsistentRead: aws.Bool(true)})
+	it, found, err := getItem(ctx, s.client, s.events, strKey(attrPK, pk), decodeBinding)
 	if err != nil {
 		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, err)
 	}
-	var it struct {
-		TransactionID string    `dynamodbav:"transaction_id"`
-		ExpiresAt     time.Time `dynamodbav:"expires_at,unixtime"`
-	}
-	if out.Item == nil {
-		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, store.ErrNotFound)
-	}
-	if err := unmarshal(out.Item, &it); err != nil {
-		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, err)
-	}
-	if it.ExpiresAt.Unix() < time.Now().Unix() {
+	if !found || it.ExpiresAt.Unix() < time.Now().Unix() {
 		return "", fmt.Errorf("dynamostore: bound %s: %w", pk, store.ErrNotFound)
 	}
 	return it.TransactionID, nil
+}
+
+// bindingItem is a binding's item in the events table: the attributes
+// Bind sets that the reads use.
+type bindingItem struct {
+	TransactionID string    `dynamodbav:"transaction_id"`
+	ExpiresAt     time.Time `dynamodbav:"expires_at,unixtime"`
+}
+
+func decodeBinding(item map[string]types.AttributeValue) (bindingItem, error) {
+	var it bindingItem
+	err := unmarshal(item, &it)
+	return it, err
 }

@@ -3,9 +3,10 @@ package dynamostore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -18,9 +19,9 @@ import (
 // TestDynamostore runs the suite against a real DynamoDB (DynamoDB Local
 // under `make test`), on new tables per subtest.
 func TestDynamostore(t *testing.T) {
-	client := hubtest.DynamoDB(t)
+	hubtest.Require(t, hubtest.EnvDynamoDB)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return newDynamostore(t, client, client)
+		return newDynamostore(t, nil)
 	})
 }
 
@@ -29,28 +30,22 @@ func TestDynamostore(t *testing.T) {
 // (ReturnValuesOnConditionCheckFailure), as some emulators do not: the
 // store then reads it.
 func TestDynamostoreWithoutReturnedItem(t *testing.T) {
-	client := hubtest.DynamoDB(t)
+	hubtest.Require(t, hubtest.EnvDynamoDB)
 	storetest.Run(t, func(t *testing.T) store.Store {
-		return newDynamostore(t, client, noOldItem{client})
+		return newDynamostore(t, func(api dynamostore.API) dynamostore.API { return noOldItem{api} })
 	})
 }
 
-func newDynamostore(t *testing.T, client *dynamodb.Client, api dynamostore.API) store.Store {
+// newDynamostore returns a store on new tables, whose client wrap (when
+// not nil) wraps.
+func newDynamostore(t *testing.T, wrap func(dynamostore.API) dynamostore.API) store.Store {
 	t.Helper()
-	events, transactions := hubtest.Name("events"), hubtest.Name("transactions")
-	t.Cleanup(func() {
-		for _, name := range []string{events, transactions} {
-			_, err := client.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-			var missing *types.ResourceNotFoundException
-			if err != nil && !errors.As(err, &missing) {
-				t.Errorf("delete table %s: %v", name, err)
-			}
-		}
-	})
-	if err := dynamostore.CreateTables(context.Background(), client, events, transactions); err != nil {
-		t.Fatalf("CreateTables: %v", err)
+	tb := newTables(t)
+	var api dynamostore.API = tb.client
+	if wrap != nil {
+		api = wrap(api)
 	}
-	s, err := dynamostore.New(api, events, transactions, dynamostore.WithRetention(storetest.Retention))
+	s, err := dynamostore.New(api, tb.events, tb.transactions, dynamostore.WithRetention(storetest.Retention))
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -67,4 +62,38 @@ func (n noOldItem) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 		ccf.Item = nil
 	}
 	return out, err
+}
+
+// failingGetItem is noOldItem whose GetItem fails.
+type failingGetItem struct{ noOldItem }
+
+func (failingGetItem) GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	return nil, errors.New("connection reset")
+}
+
+// A binding held elsewhere on a server that returns no item with the
+// failure, whose read fails too: still bound elsewhere, and the read's
+// error is not lost.
+func TestBindSaysWhyItCannotNameTheHolder(t *testing.T) {
+	t.Parallel()
+	tb := newTables(t)
+	ctx := context.Background()
+	held := store.Binding{Provider: "monetbil", ProviderTransactionID: "MB-held", TransactionID: "tx_a", Now: time.Now()}
+	s, err := dynamostore.New(tb.client, tb.events, tb.transactions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Bind(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	blind, err := dynamostore.New(failingGetItem{noOldItem{tb.client}}, tb.events, tb.transactions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := held
+	other.TransactionID = "tx_b"
+	to, _, err := blind.Bind(ctx, other)
+	if !errors.Is(err, store.ErrBoundElsewhere) || to != "?" || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("bound to %q, %v: want ErrBoundElsewhere naming the failed read", to, err)
+	}
 }

@@ -186,26 +186,34 @@ func statusIn(statuses []transaction.Status) expression.ConditionBuilder {
 // replace writes next over current with one PutItem conditioned on
 // current's version; retry says another change got in first.
 func (s *Store) replace(ctx context.Context, current, next transaction.Transaction) (bool, error) {
-	item, err := encodeTransaction(next)
+	lost, err := s.putIf(ctx, next, expression.Name(attrVersion).Equal(expression.Value(current.Version)))
+	switch {
+	case lost:
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("dynamostore: apply to %s: %w", next.ID, err)
+	}
+	return false, nil
+}
+
+// putIf writes t to the transactions table with one PutItem on condition
+// cond. lost says the condition failed (another change got in first); err
+// is then the ConditionalCheckFailedException.
+func (s *Store) putIf(ctx context.Context, t transaction.Transaction, cond expression.ConditionBuilder) (lost bool, err error) {
+	item, err := encodeTransaction(t)
 	if err != nil {
 		return false, err
 	}
-	cond := expression.Name(attrVersion).Equal(expression.Value(current.Version))
 	expr, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("build expression: %w", err)
 	}
 	_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.transactions), Item: item,
 		ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	if _, lost := conditionFailed(err); lost {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("dynamostore: apply to %s: %w", next.ID, err)
-	}
-	return false, nil
+	_, lost = conditionFailed(err)
+	return lost, err
 }
 
 // failedTransaction returns the item that failed a condition: the one
@@ -292,19 +300,8 @@ func (s *Store) Expect(ctx context.Context, id, provider string, e transaction.E
 		if found && next.Version == current.Version {
 			return current, nil // the same expectation, already recorded
 		}
-		item, err := encodeTransaction(next)
-		if err != nil {
-			return transaction.Transaction{}, err
-		}
-		expr, err := expression.NewBuilder().WithCondition(cond).Build()
-		if err != nil {
-			return transaction.Transaction{}, err
-		}
-		_, err = s.client.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(s.transactions), Item: item,
-			ConditionExpression: expr.Condition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		})
-		if _, lost := conditionFailed(err); lost && try < maxApplyTries {
+		lost, err := s.putIf(ctx, next, cond)
+		if lost && try < maxApplyTries {
 			continue
 		}
 		if err != nil {
