@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/payments-hub/hub/internal/autoredrive"
+	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/store"
 )
 
@@ -34,7 +35,7 @@ one with when it is due. Exits 1 when there is no such record.`,
 			if err := wantArgs(2, "events get PROVIDER KEY")(cmd, args); err != nil {
 				return err
 			}
-			if args[0] != "stripe" && args[0] != "monetbil" {
+			if args[0] != envelope.ProviderStripe && args[0] != envelope.ProviderMonetbil {
 				return usagef("provider %q: want stripe or monetbil", args[0])
 			}
 			return nil
@@ -66,7 +67,7 @@ func getEvent(cmd *cobra.Command, c *cli, provider, key, txID string, asJSON boo
 	rec, err := store.Lookup(cmd.Context(), st, provider, key, txID)
 	if errors.Is(err, store.ErrNotFound) {
 		hint := ""
-		if txID == "" && provider == "stripe" {
+		if txID == "" && provider == envelope.ProviderStripe {
 			hint = " (an event applied at its first attempt is remembered by its transaction: add --transaction ID)"
 		}
 		return fmt.Errorf("no %s event %q in table %s or its transaction%s", provider, key, c.env.Tables().Events, hint)

@@ -41,7 +41,8 @@ receipt to applied (p50, p99), then the queues, the next automatic redrive
 and the last failures. On AWS the flow comes from the CloudWatch metrics the
 hub emits (namespace PaymentsHub); on local servers from the metrics that
 'hubctl dev' serves on HUB_URL/metrics, or 'hubctl work --metrics-addr' on
-HUB_METRICS_URL.`,
+HUB_METRICS_URL. On AWS the flow, the oldest messages' ages and the last
+failures, billed per read, are read once a minute.`,
 		Example: `  hubctl status
   hubctl status --watch --interval 5s
   HUB_METRICS_URL=http://127.0.0.1:9091/metrics hubctl status --watch
@@ -59,6 +60,12 @@ HUB_METRICS_URL.`,
 				return err
 			}
 			if o.watch {
+				if !c.env.Endpoints.Local() {
+					// Each read of the failures (a scan of the events
+					// table) and of the ages (CloudWatch) is billed on
+					// AWS: the view reads them as often as the flow.
+					r = r.Throttled(billedEvery)
+				}
 				return watch(cmd.Context(), c, r, flow, o)
 			}
 			return showStatus(cmd.Context(), c, r, o)
@@ -76,7 +83,15 @@ HUB_METRICS_URL.`,
 type flowSource struct {
 	flowmetrics.Source
 	name string
+	// hint says how to make the flow readable, added to the note when it
+	// cannot be read (empty: nothing to suggest).
+	hint string
 }
+
+// billedEvery is how often the live view reads on AWS what is billed per
+// read: the flow and the ages (CloudWatch, per minute anyway) and the
+// last failures (a scan of the events table).
+const billedEvery = time.Minute
 
 // statusReader wires the status and the flow: CloudWatch on AWS, the local
 // metrics sink on local servers.
@@ -102,12 +117,13 @@ func statusReader(ctx context.Context, c *cli, label string) (hubstatus.Reader, 
 		return hubstatus.Reader{}, flowSource{}, err
 	}
 	r := hubstatus.Reader{Queue: queue, DLQ: dlq, Redrives: dlq, Failures: st, Rounds: rounds}
-	flow := flowSource{Source: flowmetrics.Remote{URL: c.env.MetricsURL}, name: "local, " + c.env.MetricsURL}
+	flow := flowSource{Source: flowmetrics.Remote{URL: c.env.MetricsURL}, name: "local, " + c.env.MetricsURL,
+		hint: "run hubctl dev, or hubctl work --metrics-addr with HUB_METRICS_URL"}
 	if c.env.Endpoints.CloudWatchAvailable() {
 		cw := cloudwatch.NewFromConfig(a.Config)
 		r.Ages = hubstatus.CloudWatchAges{Client: cw}
 		if !c.env.Endpoints.Local() {
-			flow = flowSource{Source: &flowmetrics.Throttled{Source: flowmetrics.CloudWatch{Client: cw}, Every: time.Minute}, name: "CloudWatch, once a minute"}
+			flow = flowSource{Source: &flowmetrics.Throttled{Source: flowmetrics.CloudWatch{Client: cw}, Every: billedEvery}, name: "CloudWatch, once a minute"}
 		}
 	}
 	return r, flow, nil

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/payments-hub/hub/internal/flowmetrics"
@@ -93,8 +92,8 @@ func readFrame(ctx context.Context, r hubstatus.Reader, flow flowSource, o statu
 	snap, err := flow.Read(fctx)
 	if err != nil {
 		f.flowNote = err.Error()
-		if ctx.Err() == nil && !strings.HasPrefix(flow.name, "CloudWatch") {
-			f.flowNote += "; run hubctl dev, or hubctl work --metrics-addr with HUB_METRICS_URL"
+		if ctx.Err() == nil && flow.hint != "" {
+			f.flowNote += "; " + flow.hint
 		}
 		return f, nil
 	}

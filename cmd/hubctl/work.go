@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/app/boot"
 	"github.com/payments-hub/hub/internal/autoredrive"
 	"github.com/payments-hub/hub/internal/flowmetrics"
 	"github.com/payments-hub/hub/internal/logging"
@@ -96,8 +97,15 @@ func runWork(cmd *cobra.Command, c *cli, o workOptions) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	sink := flowmetrics.NewSink(nil)
-	log := sink.Logger(workLogger(c))
+	level, levelErr := c.env.LogLevel()
+	log := boot.Logger(c.stdout, level, levelErr)
+	// The sink counts the log lines' metrics for --metrics-addr only: its
+	// handler builds every Info line, whatever LOG_LEVEL.
+	var sink *flowmetrics.Sink
+	if o.metricsAddr != "" {
+		sink = flowmetrics.NewSink(nil)
+		log = sink.Logger(log)
+	}
 	redriver, err := workRedriver(ctx, c, o, log)
 	if err != nil {
 		return err
@@ -128,17 +136,6 @@ func runWork(cmd *cobra.Command, c *cli, o workOptions) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	return nil
-}
-
-// workLogger is the worker's JSON logger at LOG_LEVEL; a typo in LOG_LEVEL
-// must not silence it.
-func workLogger(c *cli) *slog.Logger {
-	level, levelErr := c.env.LogLevel()
-	log := logging.New(c.stdout, logging.FormatJSON, level)
-	if levelErr != nil {
-		log.Warn("invalid LOG_LEVEL, using info", logging.Err(levelErr))
-	}
-	return log
 }
 
 // workRedriver builds the automatic redrive `hubctl work` runs, with its

@@ -11,11 +11,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/app/boot"
 	"github.com/payments-hub/hub/internal/logging"
 )
 
 func main() {
-	log := app.LambdaLogger(os.Stdout, os.Getenv)
+	log := boot.LambdaLogger(os.Stdout, os.Getenv)
 	handler, err := app.RedriverHandler(context.Background(), os.Getenv, log)
 	if err != nil {
 		log.Error("cannot start", logging.Err(err))

@@ -225,7 +225,7 @@ func set(t *testing.T, sets []*Set, name string) *Set {
 }
 
 // The committed sets (terraform/iam) give every component the code labels
-// its AWS clients with (app.LoadAWS) to the role or policy that runs it on AWS.
+// its AWS clients with (boot.AWSConfig) to the role or policy that runs it on AWS.
 func TestCommittedSetsClassifyEveryComponent(t *testing.T) {
 	t.Parallel()
 	sets, local, err := loadSets(filepath.Join("..", "..", "terraform", "iam"), filepath.Join("..", ".."))

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -80,14 +81,7 @@ func (a *Application) claims(component string) bool {
 	return false
 }
 
-func (a *Application) grants(key string) bool {
-	for _, e := range a.Grants {
-		if e.key() == key {
-			return true
-		}
-	}
-	return false
-}
+func (a *Application) grants(key string) bool { return slices.ContainsFunc(a.Grants, hasKey(key)) }
 
 const localFile = "local.json"
 
@@ -246,11 +240,7 @@ func Check(records []iamrecord.Record, sets []*Set, local Local) Report {
 			}
 			continue
 		}
-		if iamrecord.IsUnknown(r.Resource) {
-			if u := r.Component + ": " + r.Action + " on " + r.Resource; !unknown[u] {
-				unknown[u] = true
-				rep.Unknown = append(rep.Unknown, u)
-			}
+		if rep.unknown(r, unknown) {
 			continue
 		}
 		if seen[s] == nil {
@@ -260,7 +250,7 @@ func Check(records []iamrecord.Record, sets []*Set, local Local) Report {
 		seen[s][k] = true
 		if !s.grants(k) {
 			m := k + "|" + r.Component
-			if !contains(rep.Missing[s.name], m) {
+			if !slices.Contains(rep.Missing[s.name], m) {
 				rep.Missing[s.name] = append(rep.Missing[s.name], m)
 			}
 		}
@@ -296,36 +286,35 @@ const applicationSet = "local.application"
 // checkApplication holds a call of the application's commands to the grants
 // of its role.
 func checkApplication(rep *Report, r iamrecord.Record, app *Application, unknown map[string]bool) {
-	if iamrecord.IsUnknown(r.Resource) {
-		if u := r.Component + ": " + r.Action + " on " + r.Resource; !unknown[u] {
-			unknown[u] = true
-			rep.Unknown = append(rep.Unknown, u)
-		}
+	if rep.unknown(r, unknown) {
 		return
 	}
 	k := Entry{Action: r.Action, Resource: r.Resource}.key()
-	if m := k + "|" + r.Component; !app.grants(k) && !contains(rep.Missing[applicationSet], m) {
+	if m := k + "|" + r.Component; !app.grants(k) && !slices.Contains(rep.Missing[applicationSet], m) {
 		rep.Missing[applicationSet] = append(rep.Missing[applicationSet], m)
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// unknown reports whether r's resource could not be classified, and lists
+// it once among the report's Unknown (seen holds those listed).
+func (rep *Report) unknown(r iamrecord.Record, seen map[string]bool) bool {
+	if !iamrecord.IsUnknown(r.Resource) {
+		return false
 	}
-	return false
+	if u := r.Component + ": " + r.Action + " on " + r.Resource; !seen[u] {
+		seen[u] = true
+		rep.Unknown = append(rep.Unknown, u)
+	}
+	return true
 }
 
 func (s *Set) grants(key string) bool {
-	for _, e := range append(append([]Entry{}, s.Recorded...), s.Handwritten...) {
-		if e.key() == key {
-			return true
-		}
-	}
-	return false
+	has := hasKey(key)
+	return slices.ContainsFunc(s.Recorded, has) || slices.ContainsFunc(s.Handwritten, has)
 }
+
+// hasKey matches the entries whose key is key.
+func hasKey(key string) func(Entry) bool { return func(e Entry) bool { return e.key() == key } }
 
 // Rewrite replaces each set's recorded entries with what its components
 // performed; hand-written entries stay, except those waiting to be recorded

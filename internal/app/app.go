@@ -1,69 +1,56 @@
 // Package app assembles the hub's parts from configuration: the AWS
-// clients, the store, the jobs, the processor and the intake. The Lambda
-// mains, hubctl and the benchmarks share it so that every entry point is
-// wired the same way.
+// clients, the store, the jobs, the processor and the automatic redrive. The
+// processor and redriver Lambdas, hubctl and the benchmarks share it so that
+// every entry point is wired the same way; every one starts with package
+// boot (logger, AWS configuration), and the ingest function is wired by
+// package app/ingest alone, so that it links none of the rest.
 package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
-	"github.com/payments-hub/hub/internal/apigateway"
+	"github.com/payments-hub/hub/internal/app/boot"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/envelope"
-	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/jobs"
 	"github.com/payments-hub/hub/internal/lambdasqs"
-	"github.com/payments-hub/hub/internal/logging"
 	"github.com/payments-hub/hub/internal/monetbil"
 	"github.com/payments-hub/hub/internal/processing"
 	"github.com/payments-hub/hub/internal/provision"
-	"github.com/payments-hub/hub/internal/secrets"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store/dynamostore"
-	"github.com/payments-hub/hub/internal/stripewebhook"
 )
 
-// AWS holds the clients, built from the SDK's default configuration, so
-// that AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS / AWS_ENDPOINT_URL_DYNAMODB
-// select LocalStack or a local server.
+// AWS holds the clients, built from the SDK's default configuration
+// (boot.AWSConfig), so that AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SQS /
+// AWS_ENDPOINT_URL_DYNAMODB select LocalStack or a local server.
 type AWS struct {
 	Config   aws.Config
 	SQS      *sqs.Client
 	DynamoDB *dynamodb.Client
 }
 
-// loadOptions are added to every LoadAWS call by build-tagged files: the
-// iamrecord build (tests only) records the AWS operations each component
-// performs, to hold Terraform's IAM policies to what the code calls.
-var loadOptions []func(component string) func(*awsconfig.LoadOptions) error
-
 // LoadAWS loads the default configuration and builds the clients for one
-// component of the hub ("ingest", "processor", or a hubctl command such as
-// "hubctl failed list"); the component only labels what the iamrecord build
-// records.
+// component of the hub ("processor", or a hubctl command such as "hubctl
+// failed list"); the component only labels what the iamrecord build
+// records (boot.AWSConfig).
 func LoadAWS(ctx context.Context, component string) (AWS, error) {
-	opts := make([]func(*awsconfig.LoadOptions) error, 0, len(loadOptions))
-	for _, o := range loadOptions {
-		opts = append(opts, o(component))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	cfg, err := boot.AWSConfig(ctx, component)
 	if err != nil {
-		return AWS{}, fmt.Errorf("load AWS configuration: %w", err)
+		return AWS{}, err
 	}
-	if cfg.Region == "" {
-		return AWS{}, errors.New("no AWS region: set AWS_REGION (for example eu-west-1)")
-	}
+	return clients(cfg), nil
+}
+
+// clients builds the SQS and DynamoDB clients on cfg.
+func clients(cfg aws.Config) AWS {
 	return AWS{
 		Config: cfg,
 		SQS:    sqs.NewFromConfig(cfg),
@@ -73,28 +60,7 @@ func LoadAWS(ctx context.Context, component string) (AWS, error) {
 			// header the SDK checks (aws-sdk-go-v2#3545); AWS always sends it.
 			o.DisableValidateResponseChecksum = o.BaseEndpoint != nil
 		}),
-	}, nil
-}
-
-// Logger returns the JSON logger of a command at LOG_LEVEL. An invalid level
-// is reported on the logger and info is used, so that a typo in a
-// configuration never silences it.
-func Logger(w io.Writer, getenv config.Getenv) *slog.Logger {
-	level, err := config.LogLevel(getenv)
-	return warnLevel(logging.New(w, logging.FormatJSON, level), err)
-}
-
-// LambdaLogger is Logger for a Lambda function: CloudWatch stamps the time.
-func LambdaLogger(w io.Writer, getenv config.Getenv) *slog.Logger {
-	level, err := config.LogLevel(getenv)
-	return warnLevel(logging.NewLambda(w, level), err)
-}
-
-func warnLevel(log *slog.Logger, err error) *slog.Logger {
-	if err != nil {
-		log.Warn("invalid LOG_LEVEL, using info", logging.Err(err))
 	}
-	return log
 }
 
 // Store returns the DynamoDB store.
@@ -151,36 +117,6 @@ func Processor(ctx context.Context, a AWS, cfg config.Processor, log *slog.Logge
 		return nil, nil, err
 	}
 	return p, consumer, nil
-}
-
-// Ingest builds the intake service.
-func Ingest(a AWS, cfg config.Ingest, log *slog.Logger) (*intake.Service, error) {
-	verifier, err := stripewebhook.NewVerifier(cfg.StripeSecrets, stripewebhook.DefaultTolerance)
-	if err != nil {
-		return nil, err
-	}
-	queue, err := sqsqueue.NewPublisher(a.SQS, cfg.QueueURL)
-	if err != nil {
-		return nil, err
-	}
-	return intake.New(intake.Config{Stripe: verifier, MonetbilSecret: cfg.MonetbilSecret, Queue: queue.WithMaxBytes(cfg.MaxMessageBytes), Logger: log})
-}
-
-// IngestHandler is the ingest Lambda's handler, from the environment.
-func IngestHandler(ctx context.Context, getenv config.Getenv, log *slog.Logger) (func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error), error) {
-	a, err := LoadAWS(ctx, "ingest")
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := config.LoadIngest(ctx, getenv, func() (secrets.ParameterStore, error) { return ssm.NewFromConfig(a.Config), nil })
-	if err != nil {
-		return nil, err
-	}
-	svc, err := Ingest(a, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	return apigateway.Handler(svc), nil
 }
 
 // ProcessorHandler is the processor Lambda's handler, from the environment.

@@ -3,10 +3,12 @@ package app_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/payments-hub/hub/internal/app"
+	"github.com/payments-hub/hub/internal/app/boot"
 	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/hubtest"
 	"github.com/payments-hub/hub/internal/provision"
@@ -34,7 +36,7 @@ func TestTheDefaultsAreQuiet(t *testing.T) {
 			t.Fatal(err)
 		}
 		var logs bytes.Buffer
-		if _, _, err := app.Processor(ctx, a, cfg, app.Logger(&logs, func(string) string { return "" })); err != nil {
+		if _, _, err := app.Processor(ctx, a, cfg, boot.Logger(&logs, slog.LevelInfo, nil)); err != nil {
 			t.Fatal(err)
 		}
 		if got := strings.Contains(logs.String(), `"level":"WARN"`); got != tc.warns {

@@ -60,12 +60,13 @@ type Hubctl struct {
 
 // LoadHubctl reads the operator CLI's environment.
 func LoadHubctl(getenv Getenv) Hubctl {
+	hubURL := strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/")
 	return Hubctl{
 		QueueURL:       strings.TrimSpace(getenv(EnvQueueURL)),
 		DLQURL:         strings.TrimSpace(getenv(EnvDLQURL)),
 		Names:          LoadNames(getenv),
-		HubURL:         strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/"),
-		MetricsURL:     orDefault(getenv(EnvMetricsURL), strings.TrimSuffix(orDefault(getenv(EnvHubURL), DefaultHubURL), "/")+"/metrics"),
+		HubURL:         hubURL,
+		MetricsURL:     orDefault(getenv(EnvMetricsURL), hubURL+"/metrics"),
 		MonetbilAPIURL: strings.TrimSpace(getenv(EnvMonetbilAPIURL)),
 		Endpoints: Endpoints{
 			AWS: getenv(EnvEndpointURL), SQS: getenv(EnvEndpointURLSQS), DynamoDB: getenv(EnvEndpointURLDynamoDB),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/payments-hub/hub/internal/monetbil"
+	"github.com/payments-hub/hub/internal/processing"
 	"github.com/payments-hub/hub/internal/retry"
 )
 
@@ -35,11 +36,6 @@ type Processor struct {
 	RequireExpected bool
 }
 
-// DefaultJobTimeout is the bound on one job: the queue's default visibility
-// timeout (60 s) less the 5 s the processor keeps to record a failure and
-// set the backoff before the message can come back.
-const DefaultJobTimeout = 55 * time.Second
-
 // LoadProcessor reads and validates the processor's configuration.
 func LoadProcessor(getenv Getenv) (Processor, error) {
 	var p problems
@@ -54,7 +50,7 @@ func LoadProcessor(getenv Getenv) (Processor, error) {
 	p.addErr(err)
 	c.Policy, err = RetryPolicy(getenv)
 	p.addErr(err)
-	timeout, set := intVar(getenv, EnvJobTimeout, int(DefaultJobTimeout/time.Second), 1, 900, " of seconds", &p)
+	timeout, set := intVar(getenv, EnvJobTimeout, int(processing.DefaultJobTimeout/time.Second), 1, 900, " of seconds", &p)
 	c.JobTimeout, c.JobTimeoutSet = seconds(timeout), set
 	c.BatchConcurrency, _ = intVar(getenv, EnvBatchConcurrency, 10, 1, 100, "", &p)
 	p.addErr(checkMonetbilURL(c.MonetbilAPIURL))

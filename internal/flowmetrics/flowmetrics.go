@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/payments-hub/hub/internal/envelope"
 	"github.com/payments-hub/hub/internal/intake"
 	"github.com/payments-hub/hub/internal/processing"
 )
@@ -35,7 +36,7 @@ var Counts = []string{
 const Latency = processing.MetricLatency
 
 // Providers are the dimension values read.
-var Providers = []string{"stripe", "monetbil"}
+var Providers = []string{envelope.ProviderStripe, envelope.ProviderMonetbil}
 
 // Snapshot is the flow of the last Minutes minutes.
 type Snapshot struct {

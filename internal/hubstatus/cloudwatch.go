@@ -2,43 +2,54 @@ package hubstatus
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
+	"github.com/payments-hub/hub/internal/flowmetrics"
 )
 
 // CloudWatchAges reads SQS's ApproximateAgeOfOldestMessage metric.
 type CloudWatchAges struct {
-	Client interface {
-		GetMetricData(ctx context.Context, in *cloudwatch.GetMetricDataInput, optFns ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error)
-	}
+	Client flowmetrics.MetricDataAPI
 }
 
-// OldestAge implements AgeSource with the latest 1-minute maximum.
-func (c CloudWatchAges) OldestAge(ctx context.Context, queueName string) (time.Duration, bool, error) {
+// OldestAges implements AgeSource with each queue's latest 1-minute
+// maximum, every queue in one GetMetricData call.
+func (c CloudWatchAges) OldestAges(ctx context.Context, queueNames ...string) (map[string]time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	queries := make([]cwtypes.MetricDataQuery, len(queueNames))
+	byID := make(map[string]string, len(queueNames))
+	for i, name := range queueNames {
+		id := fmt.Sprintf("age%d", i)
+		byID[id] = name
+		queries[i] = cwtypes.MetricDataQuery{
+			Id: aws.String(id),
+			MetricStat: &cwtypes.MetricStat{
+				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/SQS"), MetricName: aws.String("ApproximateAgeOfOldestMessage"),
+					Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(name)}}},
+				Period: aws.Int32(60), Stat: aws.String("Maximum"),
+			},
+		}
+	}
 	end := time.Now()
 	out, err := c.Client.GetMetricData(ctx, &cloudwatch.GetMetricDataInput{
 		StartTime: aws.Time(end.Add(-15 * time.Minute)), EndTime: aws.Time(end), ScanBy: cwtypes.ScanByTimestampDescending,
-		MetricDataQueries: []cwtypes.MetricDataQuery{{
-			Id: aws.String("age"),
-			MetricStat: &cwtypes.MetricStat{
-				Metric: &cwtypes.Metric{Namespace: aws.String("AWS/SQS"), MetricName: aws.String("ApproximateAgeOfOldestMessage"),
-					Dimensions: []cwtypes.Dimension{{Name: aws.String("QueueName"), Value: aws.String(queueName)}}},
-				Period: aws.Int32(60), Stat: aws.String("Maximum"),
-			},
-		}},
+		MetricDataQueries: queries,
 	})
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
+	ages := map[string]time.Duration{}
 	for _, r := range out.MetricDataResults {
-		if len(r.Values) > 0 {
-			return time.Duration(r.Values[0] * float64(time.Second)), true, nil
+		// Newest first (ScanBy): a queue's first value is its latest.
+		if name, ok := byID[aws.ToString(r.Id)]; ok && len(r.Values) > 0 {
+			ages[name] = time.Duration(r.Values[0] * float64(time.Second))
 		}
 	}
-	return 0, false, nil
+	return ages, nil
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/payments-hub/hub/internal/autoredrive"
-	"github.com/payments-hub/hub/internal/provision"
+	"github.com/payments-hub/hub/internal/config"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store"
 )
@@ -32,9 +32,11 @@ type Failures interface {
 	Failures(ctx context.Context, limit int) ([]store.EventRecord, error)
 }
 
-// AgeSource reads the age of a queue's oldest message.
+// AgeSource reads the age of the oldest message of queues, all at once
+// (CloudWatchAges: one GetMetricData call). A queue without data is left
+// out of ages.
 type AgeSource interface {
-	OldestAge(ctx context.Context, queueName string) (age time.Duration, ok bool, err error)
+	OldestAges(ctx context.Context, queueNames ...string) (ages map[string]time.Duration, err error)
 }
 
 // Reader reads a Status. Ages may be nil where CloudWatch is not
@@ -94,12 +96,13 @@ type Status struct {
 func (r Reader) Read(ctx context.Context, failures int) (Status, error) {
 	st := Status{CollectedAt: time.Now().UTC(), ActiveMoves: []sqsqueue.MoveTask{}, LastFailures: []store.EventRecord{}, AutoRedrive: r.Rounds.String()}
 	var err error
-	if st.Queue, err = r.queueStatus(ctx, r.Queue); err != nil {
+	if st.Queue, err = queueStatus(ctx, r.Queue); err != nil {
 		return st, err
 	}
-	if st.DLQ, err = r.queueStatus(ctx, r.DLQ); err != nil {
+	if st.DLQ, err = queueStatus(ctx, r.DLQ); err != nil {
 		return st, err
 	}
+	r.oldestAges(ctx, &st.Queue, &st.DLQ)
 	st.ActiveMoves, st.MovesNote = r.activeMoves(ctx)
 	if failures > 0 {
 		// The store reads every failure to sort them: asking for more
@@ -151,26 +154,40 @@ func (r Reader) activeMoves(ctx context.Context) ([]sqsqueue.MoveTask, string) {
 	return active, ""
 }
 
-func (r Reader) queueStatus(ctx context.Context, q Queue) (QueueStatus, error) {
-	qs := QueueStatus{Name: provision.QueueNameFromURL(q.URL()), URL: q.URL()}
+func queueStatus(ctx context.Context, q Queue) (QueueStatus, error) {
+	qs := QueueStatus{Name: config.QueueNameFromURL(q.URL()), URL: q.URL()}
 	d, err := q.Depth(ctx)
 	if err != nil {
 		return qs, fmt.Errorf("read %s's attributes: %w", qs.Name, err)
 	}
 	qs.Visible, qs.InFlight, qs.Delayed = d.Visible, d.InFlight, d.Delayed
-	if r.Ages == nil {
-		qs.OldestAgeNote = "unknown (CloudWatch not available here)"
-		return qs, nil
-	}
-	age, ok, err := r.Ages.OldestAge(ctx, qs.Name)
-	switch {
-	case err != nil:
-		qs.OldestAgeNote = "unknown (CloudWatch: " + err.Error() + ")"
-	case !ok:
-		qs.OldestAgeNote = "unknown (no CloudWatch data in the last 15 minutes)"
-	default:
-		secs := age.Seconds()
-		qs.OldestAgeSeconds = &secs
-	}
 	return qs, nil
+}
+
+// oldestAges sets each queue's oldest message age, or says why it is
+// unknown.
+func (r Reader) oldestAges(ctx context.Context, queues ...*QueueStatus) {
+	if r.Ages == nil {
+		for _, qs := range queues {
+			qs.OldestAgeNote = "unknown (CloudWatch not available here)"
+		}
+		return
+	}
+	names := make([]string, len(queues))
+	for i, qs := range queues {
+		names[i] = qs.Name
+	}
+	ages, err := r.Ages.OldestAges(ctx, names...)
+	for _, qs := range queues {
+		age, ok := ages[qs.Name]
+		switch {
+		case err != nil:
+			qs.OldestAgeNote = "unknown (CloudWatch: " + err.Error() + ")"
+		case !ok:
+			qs.OldestAgeNote = "unknown (no CloudWatch data in the last 15 minutes)"
+		default:
+			secs := age.Seconds()
+			qs.OldestAgeSeconds = &secs
+		}
+	}
 }

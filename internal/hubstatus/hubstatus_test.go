@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
+	cwtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatch/types"
+
 	"github.com/payments-hub/hub/internal/hubstatus"
 	"github.com/payments-hub/hub/internal/sqsqueue"
 	"github.com/payments-hub/hub/internal/store"
@@ -43,9 +46,8 @@ func (f fakeFailures) Failures(_ context.Context, limit int) ([]store.EventRecor
 
 type fakeAges map[string]time.Duration
 
-func (a fakeAges) OldestAge(_ context.Context, name string) (time.Duration, bool, error) {
-	age, ok := a[name]
-	return age, ok, nil
+func (a fakeAges) OldestAges(context.Context, ...string) (map[string]time.Duration, error) {
+	return a, nil
 }
 
 func TestReadGathersCountsAgesActiveRedrivesAndFailures(t *testing.T) {
@@ -125,5 +127,70 @@ func TestReadFindsTheNextAutomaticRedriveAmongEveryFailure(t *testing.T) {
 	r.Rounds = nil
 	if st, _ := r.Read(context.Background(), 1); st.NextRedrive != nil || st.AutoRedrive != "off" {
 		t.Fatalf("off: %+v", st)
+	}
+}
+
+// countingAges counts its reads.
+type countingAges struct {
+	fakeAges
+	reads *int
+}
+
+func (a countingAges) OldestAges(ctx context.Context, names ...string) (map[string]time.Duration, error) {
+	*a.reads++
+	return a.fakeAges.OldestAges(ctx, names...)
+}
+
+// The live view's reader reads the failures and the ages once per period,
+// the queue counts every time; the next round is worked out at each read.
+func TestThrottledReadsFailuresAndAgesOncePerPeriod(t *testing.T) {
+	t.Parallel()
+	asked, ageReads := 0, 0
+	queue := &fakeQueue{url: "http://localhost/q", depth: sqsqueue.Depth{Visible: 1}}
+	r := hubstatus.Reader{
+		Queue: queue, DLQ: fakeQueue{url: "http://localhost/dlq"}, Redrives: fakeRedrives{},
+		Failures: fakeFailures{recs: []store.EventRecord{{Provider: "stripe", EventKey: "evt_1"}}, asked: &asked},
+		Ages:     countingAges{fakeAges: fakeAges{"q": time.Minute}, reads: &ageReads},
+	}.Throttled(time.Hour)
+	for i := range 3 {
+		queue.depth.Visible = int64(i)
+		st, err := r.Read(context.Background(), 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Queue.Visible != int64(i) || len(st.LastFailures) != 1 || st.Queue.OldestAgeSeconds == nil || *st.Queue.OldestAgeSeconds != 60 {
+			t.Fatalf("read %d: %+v", i, st)
+		}
+		if i == 0 {
+			asked = 0
+		}
+	}
+	if asked != 0 || ageReads != 1 {
+		t.Fatalf("failures read again (asked %d), ages read %d times", asked, ageReads)
+	}
+}
+
+// fakeCloudWatch answers GetMetricData with a value per query but the last.
+type fakeCloudWatch struct{ calls *int }
+
+func (f fakeCloudWatch) GetMetricData(_ context.Context, in *cloudwatch.GetMetricDataInput, _ ...func(*cloudwatch.Options)) (*cloudwatch.GetMetricDataOutput, error) {
+	*f.calls++
+	out := &cloudwatch.GetMetricDataOutput{}
+	for i, q := range in.MetricDataQueries[:len(in.MetricDataQueries)-1] {
+		out.MetricDataResults = append(out.MetricDataResults, cwtypes.MetricDataResult{Id: q.Id, Values: []float64{float64(10 * (i + 1)), 1}})
+	}
+	return out, nil
+}
+
+// Both queues' ages come from one GetMetricData call.
+func TestCloudWatchAgesReadsEveryQueueInOneCall(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	ages, err := hubstatus.CloudWatchAges{Client: fakeCloudWatch{calls: &calls}}.OldestAges(context.Background(), "events", "failed-jobs", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 || len(ages) != 2 || ages["events"] != 10*time.Second || ages["failed-jobs"] != 20*time.Second {
+		t.Fatalf("%d calls, ages %v", calls, ages)
 	}
 }

@@ -2,8 +2,8 @@
 // actions they need and the kind of resource each one targets ("queue",
 // "dlq", "events-table", ...). No local AWS server enforces IAM, so the tests
 // run the real binaries with this recorder (build tag iamrecord, see
-// internal/app) and infra/iamcheck holds the recordings against the committed
-// action sets that Terraform's policies are tested against.
+// internal/app/boot) and infra/iamcheck holds the recordings against the
+// committed action sets that Terraform's policies are tested against.
 package iamrecord
 
 import (
@@ -21,6 +21,8 @@ import (
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/payments-hub/hub/internal/config"
 )
 
 // EnvDir names the directory the recordings go to; unset, nothing is recorded.
@@ -59,7 +61,7 @@ func KindIndex(tableKind, index string) string { return tableKind + kindIndexSep
 func IsUnknown(kind string) bool { return strings.HasPrefix(kind, kindUnknownPrefix) }
 
 // ssmParamEnvs are the variables whose values are SSM parameter names.
-var ssmParamEnvs = []string{"STRIPE_WEBHOOK_SECRET_PARAM", "MONETBIL_SERVICE_SECRET_PARAM"}
+var ssmParamEnvs = []string{config.EnvStripeSecretParam, config.EnvMonetbilSecretParam}
 
 // Recorder appends each distinct record of one process to its own file.
 type Recorder struct {
@@ -248,9 +250,9 @@ func lastSegment(s string) string {
 func (c classifier) queue(ref string) string {
 	name := lastSegment(ref)
 	switch name {
-	case lastSegment(c.getenv("QUEUE_URL")):
+	case lastSegment(c.getenv(config.EnvQueueURL)):
 		return KindQueue
-	case lastSegment(c.getenv("DLQ_URL")):
+	case lastSegment(c.getenv(config.EnvDLQURL)):
 		return KindDLQ
 	}
 	switch {
@@ -264,11 +266,11 @@ func (c classifier) queue(ref string) string {
 
 func (c classifier) table(ref string) string {
 	name := lastSegment(ref)
-	events, txs := c.getenv("EVENTS_TABLE"), c.getenv("TRANSACTIONS_TABLE")
+	events, txs := c.getenv(config.EnvEventsTable), c.getenv(config.EnvTransactionsTable)
 	switch {
-	case name == events || (events == "" && name == "payments-hub-events"):
+	case name == events || (events == "" && name == config.DefaultEventsTable):
 		return KindEventsTable
-	case name == txs || (txs == "" && name == "payments-hub-transactions"):
+	case name == txs || (txs == "" && name == config.DefaultTransactionsTable):
 		return KindTransactionsTable
 	}
 	return kindUnknownPrefix + "table " + name

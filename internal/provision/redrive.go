@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/payments-hub/hub/internal/config"
 )
 
 // redrivePolicy is written with maxReceiveCount as a JSON number, the form
@@ -92,17 +93,6 @@ func redriveAllows(policy, sourceARN string) (bool, error) {
 	}
 }
 
-// QueueNameFromURL returns the queue name at the end of a queue URL
-// ("https://sqs.eu-west-1.amazonaws.com/123456789012/hub" gives "hub"). It
-// also takes a queue ARN, or a bare name, and returns "" when there is none.
-func QueueNameFromURL(u string) string {
-	s := strings.TrimSpace(u)
-	if strings.HasPrefix(s, "arn:") {
-		return s[strings.LastIndex(s, ":")+1:]
-	}
-	if parsed, err := url.Parse(s); err == nil && parsed.Host != "" {
-		s = parsed.Path
-	}
-	s = strings.TrimRight(s, "/")
-	return s[strings.LastIndex(s, "/")+1:]
-}
+// QueueNameFromURL returns the queue name at the end of a queue URL or ARN
+// (config.QueueNameFromURL).
+func QueueNameFromURL(u string) string { return config.QueueNameFromURL(u) }

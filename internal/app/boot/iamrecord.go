@@ -1,6 +1,6 @@
 //go:build iamrecord
 
-package app
+package boot
 
 import (
 	"os"
