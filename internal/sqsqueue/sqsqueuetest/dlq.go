@@ -112,25 +112,19 @@ func (d *DLQ) byHandle(h string) (*message, error) {
 // that is not the latest of a message in the queue; the others are
 // released all the same.
 func (d *DLQ) Release(_ context.Context, handles []string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	var errs []error
-	for _, h := range handles {
-		m, err := d.byHandle(h)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		m.hidden = false
-		d.released++
-	}
-	return errors.Join(errs...)
+	return d.each(handles, func(m *message) { m.hidden = false; d.released++ })
 }
 
 // Delete deletes the messages. The error names every handle that is not
 // the latest of a message in the queue; the others are deleted all the
 // same.
 func (d *DLQ) Delete(_ context.Context, handles []string) error {
+	return d.each(handles, func(m *message) { m.deleted = true })
+}
+
+// each applies f to the message of each handle, under the lock, and joins
+// the errors of the handles that name none.
+func (d *DLQ) each(handles []string, f func(*message)) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var errs []error
@@ -140,7 +134,7 @@ func (d *DLQ) Delete(_ context.Context, handles []string) error {
 			errs = append(errs, err)
 			continue
 		}
-		m.deleted = true
+		f(m)
 	}
 	return errors.Join(errs...)
 }
